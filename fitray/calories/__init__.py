@@ -1,0 +1,1 @@
+"""Calorie enrichment: the activity table, title -> activity resolution, and API clients."""

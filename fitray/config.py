@@ -1,0 +1,211 @@
+"""fitray's settings: the one place that reads the environment.
+
+Every field reads ``FITRAY_<NAME>`` (or the same line in ``.env``); the defaults point at the
+local stack that ``fitray stack up`` starts, so nothing needs setting on a laptop. Secrets are
+``SecretStr`` and never printed; :func:`redact_url` hides credentials inside URLs.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+from typing import Any, Literal
+from urllib.parse import urlsplit, urlunsplit
+
+from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from fitray.exceptions import ConfigError
+
+__all__ = ["Settings", "get_settings", "redact_url", "split_host_port"]
+
+ENV_PREFIX = "FITRAY_"
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+class Settings(BaseSettings):
+    """Effective configuration: environment, then ``.env``, then the defaults below."""
+
+    model_config = SettingsConfigDict(
+        env_prefix=ENV_PREFIX, env_file=".env", env_file_encoding="utf-8", extra="ignore"
+    )
+
+    # -- where things live on disk ----------------------------------------------------------
+    stack_dir: Path = Field(
+        PROJECT_ROOT / ".stack", description="State of the local stack: data, logs, pids."
+    )
+    cache_dir: Path = Field(
+        Path.home() / ".cache" / "fitray",
+        description="Downloads and builds kept across clones (Kafka jars, FerretDB binary).",
+    )
+    data_dir: Path = Field(PROJECT_ROOT / "data", description="Exercise CSV and calorie table.")
+    mapping_path: Path = Field(
+        PROJECT_ROOT / "mapping" / "mapping.json", description="Exercise title -> activity."
+    )
+
+    # -- Kafka ------------------------------------------------------------------------------
+    kafka_bootstrap_servers: str = Field(
+        "127.0.0.1:9092", description="Broker list; the local broker listens on this port."
+    )
+    kafka_controller_port: int = Field(9093, description="KRaft controller port (local stack).")
+    kafka_version: str = Field("4.1.1", description="Apache Kafka broker version from Maven.")
+    kafka_partitions: int = Field(6, ge=1, description="Partitions for topics fitray creates.")
+    kafka_raw_topic: str = Field("workouts.raw", description="Raw workouts from applications.")
+    kafka_enriched_topic: str = Field("workouts.enriched", description="Enriched workouts.")
+    kafka_dead_letter_topic: str = Field("workouts.dead-letter", description="Bad input + reason.")
+    kafka_heap_mb: int = Field(512, ge=128, description="JVM heap of the local broker.")
+
+    # -- MongoDB-compatible document store ----------------------------------------------------
+    mongo_url: SecretStr = Field(
+        SecretStr("mongodb://127.0.0.1:27017/"),
+        description="MongoDB URL (may hold credentials, hence secret).",
+    )
+    mongo_database: str = Field("fitness", description="Database of the enriched events.")
+    ferretdb_version: str = Field("v1.24.2", description="FerretDB built with go install.")
+    ferretdb_debug_port: int = Field(28017, description="FerretDB metrics/debug HTTP port.")
+
+    # -- PostgreSQL warehouse ---------------------------------------------------------------
+    postgres_host: str = "127.0.0.1"
+    postgres_port: int = Field(5433, description="Local cluster port (5433: clear of a system 5432).")
+    postgres_user: str = "fitray"
+    postgres_password: SecretStr = SecretStr("fitray")
+    postgres_database: str = "fitray"
+
+    # -- S3-compatible object store ---------------------------------------------------------
+    s3_endpoint_url: str | None = Field(
+        "http://127.0.0.1:9000", description="S3 endpoint; empty for AWS itself."
+    )
+    s3_bucket: str = "fitray"
+    s3_region: str = "us-east-1"
+    aws_access_key_id: SecretStr = SecretStr("fitray-local")
+    aws_secret_access_key: SecretStr = SecretStr("fitray-local-secret")
+
+    # -- Prefect and Ray --------------------------------------------------------------------
+    prefect_api_url: str = Field("http://127.0.0.1:4200/api", description="Prefect server API.")
+    ray_address: str = Field("127.0.0.1:6379", description="Ray head (GCS) address.")
+    ray_dashboard_port: int = 8265
+    ray_num_cpus: int = Field(2, ge=1, description="CPUs the local Ray head offers.")
+
+    # -- calorie API ------------------------------------------------------------------------
+    calorie_api_url: str = Field(
+        "http://127.0.0.1:8181", description="API-Ninjas-compatible base URL (no /v1 path)."
+    )
+    calorie_api_key: SecretStr | None = Field(None, description="Sent as X-Api-Key when set.")
+    calorie_concurrency: int = Field(
+        32, ge=1, description="Calorie API requests in flight at once, per client (event loop)."
+    )
+    calorie_rate_limit_per_s: float = Field(
+        50.0, gt=0, description="Calorie API requests per second, per client or per cluster."
+    )
+    calorie_rate_burst: int = Field(
+        10, ge=1, description="Requests allowed at once above the steady rate (token bucket)."
+    )
+    calorie_timeout_s: float = Field(
+        5.0, gt=0, description="Deadline of one calorie API request, connect to last byte."
+    )
+    calorie_max_attempts: int = Field(
+        5, ge=1, description="Tries per workout (first call plus retries) before dead-lettering."
+    )
+    calorie_backoff_base_s: float = Field(
+        0.1, gt=0, description="First retry waits up to this; doubles per retry (full jitter)."
+    )
+    calorie_backoff_cap_s: float = Field(
+        5.0, gt=0, description="Longest wait between retries; a longer Retry-After dead-letters."
+    )
+    calorie_breaker_threshold: int = Field(
+        5, ge=1, description="Consecutive transient failures that open the circuit breaker."
+    )
+    calorie_breaker_cooldown_s: float = Field(
+        10.0, gt=0, description="How long an open breaker refuses calls before one probe."
+    )
+    calorie_cache_size: int = Field(
+        4096, ge=0, description="(activity, weight) answers kept in memory; 0 turns caching off."
+    )
+
+    # -- behaviour --------------------------------------------------------------------------
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+
+    @field_validator("s3_endpoint_url", mode="before")
+    @classmethod
+    def _empty_is_none(cls, value: Any) -> Any:
+        return None if value == "" else value
+
+    # -- derived views ----------------------------------------------------------------------
+    @property
+    def kafka_port(self) -> int:
+        return split_host_port(self.kafka_bootstrap_servers.split(",")[0], 9092)[1]
+
+    @property
+    def mongo_port(self) -> int:
+        return urlsplit(self.mongo_url.get_secret_value()).port or 27017
+
+    @property
+    def s3_port(self) -> int:
+        return urlsplit(self.s3_endpoint_url or "").port or 9000
+
+    @property
+    def prefect_port(self) -> int:
+        return urlsplit(self.prefect_api_url).port or 4200
+
+    @property
+    def calorie_api_port(self) -> int:
+        return urlsplit(self.calorie_api_url).port or 8181
+
+    @property
+    def ray_port(self) -> int:
+        return split_host_port(self.ray_address, 6379)[1]
+
+    @property
+    def ray_dashboard_url(self) -> str:
+        return f"http://127.0.0.1:{self.ray_dashboard_port}"
+
+    @property
+    def postgres_conninfo(self) -> str:
+        """libpq keyword string; carries the password, so never log it."""
+        return (
+            f"host={self.postgres_host} port={self.postgres_port} user={self.postgres_user} "
+            f"password={self.postgres_password.get_secret_value()} "
+            f"dbname={self.postgres_database}"
+        )
+
+    def public_view(self) -> dict[str, str]:
+        """Every setting as text for display, secrets and URL credentials redacted."""
+        view: dict[str, str] = {}
+        for name in type(self).model_fields:
+            value = getattr(self, name)
+            if isinstance(value, SecretStr):
+                raw = value.get_secret_value()
+                text = redact_url(raw) if "://" in raw else "**********"
+            else:
+                text = "" if value is None else str(value)
+            view[ENV_PREFIX + name.upper()] = text
+        return view
+
+
+def split_host_port(address: str, default_port: int) -> tuple[str, int]:
+    host, _, port = address.strip().rpartition(":")
+    if not host:
+        return port or "127.0.0.1", default_port
+    return host, int(port)
+
+
+def redact_url(url: str) -> str:
+    """``scheme://user:secret@host`` -> ``scheme://user:***@host``; URLs without credentials pass."""
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    netloc = f"{parts.username}:***@{parts.hostname}" + (f":{parts.port}" if parts.port else "")
+    return urlunsplit(parts._replace(netloc=netloc))
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """The process-wide settings; a bad value becomes one :class:`ConfigError` line."""
+    try:
+        return Settings()
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        name = ENV_PREFIX + str(first["loc"][0]).upper() if first["loc"] else ENV_PREFIX
+        raise ConfigError(
+            f"invalid setting {name}: {first['msg']}; fix it in the environment or .env"
+        ) from None

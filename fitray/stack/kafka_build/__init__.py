@@ -1,0 +1,1 @@
+"""Build files for the local Kafka broker (Maven pom, log4j2 configuration)."""
