@@ -66,7 +66,9 @@ class Settings(BaseSettings):
 
     # -- PostgreSQL warehouse ---------------------------------------------------------------
     postgres_host: str = "127.0.0.1"
-    postgres_port: int = Field(5433, description="Local cluster port (5433: clear of a system 5432).")
+    postgres_port: int = Field(
+        5433, description="Local cluster port (5433: clear of a system 5432)."
+    )
     postgres_user: str = "fitray"
     postgres_password: SecretStr = SecretStr("fitray")
     postgres_database: str = "fitray"
@@ -190,7 +192,7 @@ def split_host_port(address: str, default_port: int) -> tuple[str, int]:
 
 
 def redact_url(url: str) -> str:
-    """``scheme://user:secret@host`` -> ``scheme://user:***@host``; URLs without credentials pass."""
+    """``scheme://user:secret@host`` -> ``scheme://user:***@host``; others pass unchanged."""
     parts = urlsplit(url)
     if parts.password is None:
         return url

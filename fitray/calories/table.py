@@ -15,7 +15,7 @@ from pathlib import Path
 
 from fitray.exceptions import TerminalError
 
-__all__ = ["ActivityRow", "ActivityTable", "TABLE_WEIGHTS_LB", "load_activity_table"]
+__all__ = ["TABLE_WEIGHTS_LB", "ActivityRow", "ActivityTable", "load_activity_table"]
 
 TABLE_WEIGHTS_LB: tuple[int, ...] = (130, 155, 180, 205)
 _COLUMNS = tuple(f"kcal_per_hour_{w}lb" for w in TABLE_WEIGHTS_LB)

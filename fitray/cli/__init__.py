@@ -12,7 +12,7 @@ import sys
 import typer
 from rich.table import Table
 
-from fitray.cli import stack
+from fitray.cli import mapping, stack
 from fitray.cli._console import console, err_console
 from fitray.config import get_settings
 from fitray.exceptions import FitrayError
@@ -38,6 +38,7 @@ def show_config() -> None:
 
 
 app.add_typer(stack.app, name="stack")
+app.add_typer(mapping.app, name="mapping")
 
 
 def main() -> None:

@@ -14,13 +14,17 @@ from fitray.stack.process import tail
 
 __all__ = ["app"]
 
-app = typer.Typer(help="Run the local stack: Kafka, FerretDB, PostgreSQL, S3, calorie API, Ray, Prefect.",
-                  no_args_is_help=True)
+app = typer.Typer(
+    help="Run the local stack: Kafka, FerretDB, PostgreSQL, S3, calorie API, Ray, Prefect.",
+    no_args_is_help=True,
+)
 
 Services = Annotated[
     list[str] | None,
-    typer.Argument(help="Services to act on (default: all): postgres ferretdb kafka s3 "
-                        "calorie-api ray prefect."),
+    typer.Argument(
+        help="Services to act on (default: all): postgres ferretdb kafka s3 "
+        "calorie-api ray prefect."
+    ),
 ]
 
 

@@ -39,7 +39,7 @@ class Service(ABC):
     def where(self) -> str:
         """Where users reach the server (URL or host:port)."""
 
-    def install(self) -> None:
+    def install(self) -> None:  # noqa: B027 - optional hook, most servers need nothing
         """Fetch or build what the server needs; idempotent, cached outside the clone."""
 
     @abstractmethod
@@ -48,7 +48,7 @@ class Service(ABC):
     @abstractmethod
     def check(self) -> str: ...
 
-    def after_healthy(self) -> None:
+    def after_healthy(self) -> None:  # noqa: B027 - optional hook
         """Set-up that needs the running server (topics, buckets, databases); idempotent."""
 
     def stop(self) -> bool:

@@ -26,15 +26,23 @@ class CalorieApiService(Service):
         return f"{self.settings.calorie_api_url}/v1/caloriesburned"
 
     def start(self) -> None:
-        argv = [sys.executable, "-m", "services.calorie_api", "--host", "127.0.0.1",
-                "--port", str(self.settings.calorie_api_port)]
+        argv = [
+            sys.executable,
+            "-m",
+            "services.calorie_api",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(self.settings.calorie_api_port),
+        ]
         env = {}
         if self.settings.calorie_api_key is not None:
             env["FITRAY_CALORIE_SERVICE_API_KEY"] = self.settings.calorie_api_key.get_secret_value()
         self.files.spawn(argv, env=env, cwd=self.settings.data_dir.parent)
 
     def check(self) -> str:
-        url = f"{self.settings.calorie_api_url}/v1/caloriesburned?activity=running&weight=160&duration=30"
+        query = "activity=running&weight=160&duration=30"
+        url = f"{self.settings.calorie_api_url}/v1/caloriesburned?{query}"
         request = urllib.request.Request(url)
         if self.settings.calorie_api_key is not None:
             request.add_header("X-Api-Key", self.settings.calorie_api_key.get_secret_value())
@@ -42,7 +50,9 @@ class CalorieApiService(Service):
             with urllib.request.urlopen(request, timeout=3) as response:
                 answer = json.load(response)
         except (OSError, ValueError) as exc:
-            raise StackError(f"calorie API at {self.settings.calorie_api_url} not usable: {exc}") from None
+            raise StackError(
+                f"calorie API at {self.settings.calorie_api_url} not usable: {exc}"
+            ) from None
         if not isinstance(answer, list) or not answer:
             raise StackError(f"calorie API answered {answer!r:.80} for 'running'")
         return f"lookup ok ({len(answer)} activities match 'running')"

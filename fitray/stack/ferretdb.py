@@ -46,10 +46,19 @@ class FerretDBService(Service):
         go = require_tool("go", "install Go 1.22+ (https://go.dev/doc/install) to build FerretDB")
         version = self.settings.ferretdb_version
         log = self.files.log_path
-        run_checked([go, "mod", "download", f"{MODULE}@{version}"], what="downloading FerretDB",
-                    log_path=log, timeout_s=600, env={"GOFLAGS": "-mod=mod"})
-        info = subprocess.run([go, "mod", "download", "-json", f"{MODULE}@{version}"],
-                              capture_output=True, text=True, check=False)
+        run_checked(
+            [go, "mod", "download", f"{MODULE}@{version}"],
+            what="downloading FerretDB",
+            log_path=log,
+            timeout_s=600,
+            env={"GOFLAGS": "-mod=mod"},
+        )
+        info = subprocess.run(
+            [go, "mod", "download", "-json", f"{MODULE}@{version}"],
+            capture_output=True,
+            text=True,
+            check=False,
+        )
         try:
             module_dir = Path(json.loads(info.stdout)["Dir"])
         except (ValueError, KeyError):
@@ -61,28 +70,38 @@ class FerretDBService(Service):
             path.chmod(path.stat().st_mode | 0o200)  # module cache files are read-only
         (source / "build" / "version" / "version.txt").write_text(version + "\n")
         self.binary.parent.mkdir(parents=True, exist_ok=True)
-        run_checked([go, "build", "-o", str(self.binary), "./cmd/ferretdb"], cwd=source,
-                    what=f"building FerretDB {version}", log_path=log, timeout_s=900)
+        run_checked(
+            [go, "build", "-o", str(self.binary), "./cmd/ferretdb"],
+            cwd=source,
+            what=f"building FerretDB {version}",
+            log_path=log,
+            timeout_s=900,
+        )
 
     def start(self) -> None:
         (self.data_dir / "sqlite").mkdir(parents=True, exist_ok=True)
-        self.files.spawn([
-            str(self.binary),
-            "--handler=sqlite",
-            f"--sqlite-url=file:{self.data_dir / 'sqlite'}/",
-            f"--state-dir={self.data_dir}",
-            f"--listen-addr=127.0.0.1:{self.settings.mongo_port}",
-            f"--debug-addr=127.0.0.1:{self.settings.ferretdb_debug_port}",
-            "--telemetry=disable",
-            "--log-level=warn",
-        ])
+        self.files.spawn(
+            [
+                str(self.binary),
+                "--handler=sqlite",
+                f"--sqlite-url=file:{self.data_dir / 'sqlite'}/",
+                f"--state-dir={self.data_dir}",
+                f"--listen-addr=127.0.0.1:{self.settings.mongo_port}",
+                f"--debug-addr=127.0.0.1:{self.settings.ferretdb_debug_port}",
+                "--telemetry=disable",
+                "--log-level=warn",
+            ]
+        )
 
     def check(self) -> str:
         from pymongo import MongoClient
         from pymongo.errors import DuplicateKeyError, PyMongoError
 
-        client: MongoClient = MongoClient(self.settings.mongo_url.get_secret_value(),
-                                          serverSelectionTimeoutMS=2000, connectTimeoutMS=2000)
+        client: MongoClient = MongoClient(
+            self.settings.mongo_url.get_secret_value(),
+            serverSelectionTimeoutMS=2000,
+            connectTimeoutMS=2000,
+        )
         try:
             collection = client["_fitray_health"]["probe"]
             collection.create_index("key", unique=True)

@@ -21,8 +21,13 @@ from fitray.stack.ray import RayHeadService
 __all__ = ["SERVICE_TYPES", "ServiceStatus", "Stack"]
 
 SERVICE_TYPES: tuple[type[Service], ...] = (
-    PostgresService, FerretDBService, KafkaService, ObjectStoreService, CalorieApiService,
-    RayHeadService, PrefectService,
+    PostgresService,
+    FerretDBService,
+    KafkaService,
+    ObjectStoreService,
+    CalorieApiService,
+    RayHeadService,
+    PrefectService,
 )
 
 Progress = Callable[[str], None]
@@ -42,7 +47,9 @@ class Stack:
         known = {cls.name: cls for cls in SERVICE_TYPES}
         unknown = sorted(set(names or ()) - set(known))
         if unknown:
-            raise StackError(f"unknown service(s) {', '.join(unknown)}; choose from {', '.join(known)}")
+            raise StackError(
+                f"unknown service(s) {', '.join(unknown)}; choose from {', '.join(known)}"
+            )
         self.services = [cls(settings) for cls in SERVICE_TYPES if not names or cls.name in names]
 
     def status(self) -> list[ServiceStatus]:
@@ -75,7 +82,7 @@ class Stack:
     def _status(self, service: Service) -> ServiceStatus:
         try:
             detail, healthy = service.check(), True
-        except Exception as exc:  # noqa: BLE001 - any failure is "unhealthy", with its reason
+        except Exception as exc:
             detail, healthy = _one_line(exc), False
         return ServiceStatus(service.name, healthy, service.where, detail, service.files.pid())
 
@@ -111,7 +118,7 @@ class Stack:
 def _probe(service: Service) -> Exception | None:
     try:
         service.check()
-    except Exception as exc:  # noqa: BLE001 - the caller decides what a failure means
+    except Exception as exc:
         return exc
     return None
 

@@ -45,8 +45,17 @@ class ObjectStoreService(Service):
         return f"{self.settings.s3_endpoint_url} (bucket {self.settings.s3_bucket})"
 
     def start(self) -> None:
-        self.files.spawn([sys.executable, "-m", "moto.server", "-H", "127.0.0.1",
-                          "-p", str(self.settings.s3_port)])
+        self.files.spawn(
+            [
+                sys.executable,
+                "-m",
+                "moto.server",
+                "-H",
+                "127.0.0.1",
+                "-p",
+                str(self.settings.s3_port),
+            ]
+        )
 
     def check(self) -> str:
         from botocore.exceptions import BotoCoreError, ClientError

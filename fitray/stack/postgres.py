@@ -63,28 +63,57 @@ class PostgresService(Service):
                 for path in (self.data_dir, pwfile):
                     os.chown(path, user.pw_uid, user.pw_gid)
             run_checked(
-                [_pg_bin("initdb"), "-D", str(self.data_dir), "-U", self.settings.postgres_user,
-                 f"--pwfile={pwfile}", "--auth=scram-sha-256", "-E", "UTF8", "--locale=C.UTF-8"],
-                what="initialising the PostgreSQL cluster", log_path=self.files.log_path,
-                timeout_s=120, user=self._run_as,
+                [
+                    _pg_bin("initdb"),
+                    "-D",
+                    str(self.data_dir),
+                    "-U",
+                    self.settings.postgres_user,
+                    f"--pwfile={pwfile}",
+                    "--auth=scram-sha-256",
+                    "-E",
+                    "UTF8",
+                    "--locale=C.UTF-8",
+                ],
+                what="initialising the PostgreSQL cluster",
+                log_path=self.files.log_path,
+                timeout_s=120,
+                user=self._run_as,
             )
         finally:
             pwfile.unlink(missing_ok=True)
 
     def start(self) -> None:
         self.files.spawn(
-            [_pg_bin("postgres"), "-D", str(self.data_dir), "-p", str(self.settings.postgres_port),
-             "-c", "listen_addresses=127.0.0.1", "-c", "unix_socket_directories=",
-             "-c", "max_connections=200", "-c", "fsync=on"],
-            user=self._run_as, cwd=Path("/"),
+            [
+                _pg_bin("postgres"),
+                "-D",
+                str(self.data_dir),
+                "-p",
+                str(self.settings.postgres_port),
+                "-c",
+                "listen_addresses=127.0.0.1",
+                "-c",
+                "unix_socket_directories=",
+                "-c",
+                "max_connections=200",
+                "-c",
+                "fsync=on",
+            ],
+            user=self._run_as,
+            cwd=Path("/"),
         )
 
     def check(self) -> str:
         import psycopg
 
         try:
-            with psycopg.connect(self.settings.postgres_conninfo, dbname="postgres",
-                                 autocommit=True, connect_timeout=3) as conn:
+            with psycopg.connect(
+                self.settings.postgres_conninfo,
+                dbname="postgres",
+                autocommit=True,
+                connect_timeout=3,
+            ) as conn:
                 version = conn.execute("select current_setting('server_version')").fetchone()
                 self._ensure_database(conn)
         except psycopg.Error as exc:

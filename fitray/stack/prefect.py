@@ -45,8 +45,18 @@ class PrefectService(Service):
         prefect = shutil.which("prefect", path=str(Path(sys.executable).parent)) or "prefect"
         env = prefect_env(self.settings.prefect_api_url, home=self.data_dir)
         env["PREFECT_SERVER_API_HOST"] = "127.0.0.1"
-        self.files.spawn([prefect, "server", "start", "--host", "127.0.0.1",
-                          "--port", str(self.settings.prefect_port)], env=env)
+        self.files.spawn(
+            [
+                prefect,
+                "server",
+                "start",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(self.settings.prefect_port),
+            ],
+            env=env,
+        )
 
     def check(self) -> str:
         base = self.settings.prefect_api_url.rstrip("/")

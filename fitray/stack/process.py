@@ -6,6 +6,7 @@ with stdout/stderr in ``.stack/logs/<name>.log`` and its pid in ``.stack/pids/<n
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import signal
@@ -27,6 +28,11 @@ __all__ = [
 ]
 
 
+# Servers we spawned in this process, by pid: kept so Python neither warns about a running child
+# being collected nor leaves a dead one as a zombie (``poll`` reaps it).
+_CHILDREN: dict[int, subprocess.Popen[bytes]] = {}
+
+
 class ProcessFiles:
     """Where one server's pid and log live, and how to start and stop it."""
 
@@ -46,17 +52,30 @@ class ProcessFiles:
         self.pid_path.unlink(missing_ok=True)
         return None
 
-    def spawn(self, argv: Sequence[str], *, env: dict[str, str] | None = None,
-              cwd: Path | None = None, user: str | None = None) -> int:
+    def spawn(
+        self,
+        argv: Sequence[str],
+        *,
+        env: dict[str, str] | None = None,
+        cwd: Path | None = None,
+        user: str | None = None,
+    ) -> int:
         self.pid_path.parent.mkdir(parents=True, exist_ok=True)
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
         with self.log_path.open("ab") as log:
             log.write(f"\n--- fitray stack: starting {self.name}: {argv[0]}\n".encode())
             log.flush()
             proc = subprocess.Popen(
-                list(argv), stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                env={**os.environ, **(env or {})}, cwd=cwd, start_new_session=True, user=user,
+                list(argv),
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL,
+                env={**os.environ, **(env or {})},
+                cwd=cwd,
+                start_new_session=True,
+                user=user,
             )
+        _CHILDREN[proc.pid] = proc
         self.pid_path.write_text(str(proc.pid))
         return proc.pid
 
@@ -74,6 +93,10 @@ class ProcessFiles:
 
 
 def _alive(pid: int) -> bool:
+    child = _CHILDREN.get(pid)
+    if child is not None and child.poll() is not None:
+        del _CHILDREN[pid]
+        return False
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
@@ -91,18 +114,22 @@ def _signal_group(pid: int, sig: signal.Signals) -> None:
     try:
         os.killpg(pid, sig)
     except (ProcessLookupError, PermissionError):
-        try:
+        with contextlib.suppress(ProcessLookupError):
             os.kill(pid, sig)
-        except ProcessLookupError:
-            pass
 
 
 def _wait_dead(pid: int, timeout_s: float) -> bool:
     return wait_until(lambda: not _alive(pid), timeout_s, raise_on_timeout=False)
 
 
-def wait_until(predicate: Callable[[], bool], timeout_s: float, *, interval_s: float = 0.25,
-               what: str = "", raise_on_timeout: bool = True) -> bool:
+def wait_until(
+    predicate: Callable[[], bool],
+    timeout_s: float,
+    *,
+    interval_s: float = 0.25,
+    what: str = "",
+    raise_on_timeout: bool = True,
+) -> bool:
     """Poll ``predicate`` until it is true or the deadline passes (then raise or return False)."""
     deadline = time.monotonic() + timeout_s
     while True:
@@ -129,9 +156,16 @@ def require_tool(command: str, hint: str) -> str:
     return path
 
 
-def run_checked(argv: Sequence[str], *, what: str, log_path: Path, timeout_s: float,
-                cwd: Path | None = None, env: dict[str, str] | None = None,
-                user: str | None = None) -> None:
+def run_checked(
+    argv: Sequence[str],
+    *,
+    what: str,
+    log_path: Path,
+    timeout_s: float,
+    cwd: Path | None = None,
+    env: dict[str, str] | None = None,
+    user: str | None = None,
+) -> None:
     """Run an install/setup step to completion, output appended to ``log_path``."""
     log_path.parent.mkdir(parents=True, exist_ok=True)
     with log_path.open("ab") as log:
@@ -139,8 +173,14 @@ def run_checked(argv: Sequence[str], *, what: str, log_path: Path, timeout_s: fl
         log.flush()
         try:
             result = subprocess.run(
-                list(argv), stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                cwd=cwd, env={**os.environ, **(env or {})}, timeout=timeout_s, user=user,
+                list(argv),
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL,
+                cwd=cwd,
+                env={**os.environ, **(env or {})},
+                timeout=timeout_s,
+                user=user,
             )
         except subprocess.TimeoutExpired:
             raise StackError(f"{what} took longer than {timeout_s:.0f}s; see {log_path}") from None

@@ -35,10 +35,19 @@ class RayHeadService(Service):
         ray = shutil.which("ray", path=str(Path(sys.executable).parent)) or "ray"
         s = self.settings
         self.files.spawn(
-            [ray, "start", "--head", "--block", "--node-ip-address=127.0.0.1",
-             f"--port={s.ray_port}", f"--num-cpus={s.ray_num_cpus}", "--include-dashboard=true",
-             "--dashboard-host=127.0.0.1", f"--dashboard-port={s.ray_dashboard_port}",
-             "--disable-usage-stats"],
+            [
+                ray,
+                "start",
+                "--head",
+                "--block",
+                "--node-ip-address=127.0.0.1",
+                f"--port={s.ray_port}",
+                f"--num-cpus={s.ray_num_cpus}",
+                "--include-dashboard=true",
+                "--dashboard-host=127.0.0.1",
+                f"--dashboard-port={s.ray_dashboard_port}",
+                "--disable-usage-stats",
+            ],
             env={"RAY_USAGE_STATS_ENABLED": "0"},
         )
 
@@ -47,13 +56,17 @@ class RayHeadService(Service):
         try:
             with urllib.request.urlopen(url, timeout=3) as response:
                 version = json.load(response)
-            with urllib.request.urlopen(f"{self.settings.ray_dashboard_url}/nodes?view=summary",
-                                        timeout=5) as response:
+            with urllib.request.urlopen(
+                f"{self.settings.ray_dashboard_url}/nodes?view=summary", timeout=5
+            ) as response:
                 nodes = json.load(response)
         except (OSError, ValueError) as exc:
             raise StackError(f"Ray dashboard at {url} not reachable: {exc}") from None
-        alive = [n for n in nodes.get("data", {}).get("summary", [])
-                 if n.get("raylet", {}).get("state") == "ALIVE"]
+        alive = [
+            n
+            for n in nodes.get("data", {}).get("summary", [])
+            if n.get("raylet", {}).get("state") == "ALIVE"
+        ]
         if not alive:
             raise StackError("Ray dashboard answers but reports no live node")
         return f"dashboard API ok (Ray {version.get('ray_version')}, {len(alive)} node(s) alive)"

@@ -1,0 +1,42 @@
+# fitray: `make demo` runs the main job, `make test` runs the tests. Each does its own set-up:
+# system packages (if missing), the virtual environment, the local stack.
+PYTHON ?= python3
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.fitray-installed
+PYTEST_ARGS ?=
+
+.PHONY: demo test bench setup system-deps stack stack-down lint clean
+
+demo: stack
+	$(BIN)/fitray demo
+
+test: stack
+	$(BIN)/pytest $(PYTEST_ARGS)
+
+bench: stack
+	$(BIN)/python bench/bench_enrichment.py
+
+setup: system-deps $(STAMP)
+
+system-deps:
+	@bash deploy/local/install-system-deps.sh
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q -e ".[dev]"
+	@touch $(STAMP)
+
+stack: setup
+	$(BIN)/fitray stack up
+
+stack-down:
+	@if [ -x $(BIN)/fitray ]; then $(BIN)/fitray stack down; fi
+
+lint: setup
+	$(BIN)/ruff check fitray services flows tests bench
+	$(BIN)/ruff format --check fitray services flows tests bench
+
+clean: stack-down
+	rm -rf .stack $(VENV)

@@ -1,0 +1,5 @@
+"""``python -m fitray`` is the ``fitray`` command."""
+
+from fitray.cli import main
+
+main()
