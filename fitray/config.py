@@ -124,6 +124,91 @@ class Settings(BaseSettings):
         4096, ge=0, description="(activity, weight) answers kept in memory; 0 turns caching off."
     )
 
+    # -- batch ETL and warehouse ------------------------------------------------------------
+    warehouse_backend: Literal["duckdb", "postgres", "redshift"] = Field(
+        "duckdb", description="Warehouse the batch flow loads into (DuckDB file is embedded)."
+    )
+    duckdb_path: Path | None = Field(
+        None, description="DuckDB warehouse file; empty means <stack_dir>/data/warehouse.duckdb."
+    )
+    staging_url: str | None = Field(
+        None,
+        description="Where Parquet is staged: a local directory or s3://bucket/prefix; "
+        "empty means <stack_dir>/data/staging (Redshift needs s3://).",
+    )
+    keep_staged_files: bool = Field(
+        False, description="Keep staged Parquet after a committed load (default: purge)."
+    )
+    batch_rows: int = Field(
+        250_000, ge=1, description="Target rows per Ray task of the batch flow."
+    )
+    batch_max_tasks: int = Field(
+        4, ge=1, description="Most Ray tasks per step in one run (bigger batches beyond it)."
+    )
+    batch_interval_s: int = Field(
+        600, ge=10, description="Interval of the served Prefect deployment (fitray batch --serve)."
+    )
+    reference_key: str = Field(
+        "reference/megaGymDataset.csv",
+        description="Object key of the exercise CSV in s3_bucket (uploaded from data_dir if absent).",
+    )
+    redshift_host: str | None = Field(None, description="Redshift endpoint host.")
+    redshift_port: int = Field(5439, description="Redshift port.")
+    redshift_database: str = Field("dev", description="Redshift database.")
+    redshift_user: str | None = Field(None, description="Redshift user.")
+    redshift_password: SecretStr | None = Field(None, description="Redshift password.")
+    redshift_iam_role: str | None = Field(
+        None,
+        description="IAM role ARN for COPY from S3; without it COPY uses the AWS key settings.",
+    )
+
+    # -- stream pipeline (fitray stream) ----------------------------------------------------
+    stream_enrich_actors: int = Field(
+        2, ge=1, description="Async Ray actors enriching workouts with calories."
+    )
+    stream_consumer_actors: int = Field(
+        2, ge=1, description="Ray consumer actors in the group (more than partitions idle)."
+    )
+    stream_batch_size: int = Field(
+        500, ge=1, description="Workouts per enrichment call (one Ray call costs ~1 ms)."
+    )
+    stream_max_in_flight: int = Field(
+        6, ge=1, description="Batches between the source and Kafka's ack (backpressure bound)."
+    )
+    stream_consumer_group: str = Field(
+        "fitray-stream", description="Consumer group of the enriched topic -> MongoDB sink."
+    )
+    stream_poll_batch: int = Field(
+        1000, ge=1, description="Most messages one consume() returns (one bulk write)."
+    )
+    stream_poll_timeout_s: float = Field(
+        0.5, gt=0, description="Longest wait of one consume() for its batch to fill."
+    )
+    stream_collection: str = Field(
+        "exercises_calories", description="MongoDB collection of enriched workouts (_id=event_id)."
+    )
+    stream_store_retry_cap_s: float = Field(
+        5.0, gt=0, description="Longest wait between retries of a failed bulk write."
+    )
+    stream_produce_attempts: int = Field(
+        3, ge=1, description="Tries per message after a failed delivery before dead-lettering."
+    )
+    stream_dead_letter_max_bytes: int = Field(
+        262_144, ge=1024, description="Dead-letter payloads beyond this are cut (header says so)."
+    )
+    kafka_compression: Literal["lz4", "zstd", "snappy", "gzip", "none"] = Field(
+        "lz4", description="Producer compression: lz4 is cheapest on CPU for JSON this size."
+    )
+    kafka_linger_ms: int = Field(
+        10, ge=0, description="Producer wait to fill a batch; 10 ms trades latency for fewer requests."
+    )
+    kafka_batch_bytes: int = Field(
+        1_000_000, ge=1024, description="Producer batch.size per partition, bytes."
+    )
+    kafka_delivery_timeout_ms: int = Field(
+        120_000, ge=1000, description="Producer retries a message this long (covers a broker restart)."
+    )
+
     # -- behaviour --------------------------------------------------------------------------
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
 
@@ -169,6 +254,14 @@ class Settings(BaseSettings):
             f"password={self.postgres_password.get_secret_value()} "
             f"dbname={self.postgres_database}"
         )
+
+    @property
+    def duckdb_file(self) -> Path:
+        return self.duckdb_path or self.stack_dir / "data" / "warehouse.duckdb"
+
+    @property
+    def staging_location(self) -> str:
+        return self.staging_url or str(self.stack_dir / "data" / "staging")
 
     def public_view(self) -> dict[str, str]:
         """Every setting as text for display, secrets and URL credentials redacted."""

@@ -1,0 +1,132 @@
+"""Counters of the calorie client, kept in-process and, inside Ray, exported as Ray metrics.
+
+:class:`ClientStats` is a plain object tests and the CLI summary read. :class:`StatsRecorder`
+updates it and mirrors each event into ``ray.util.metrics`` (visible in the Ray dashboard)
+when Ray is initialised in this process; the metrics are created on first use, tagged by
+provider, so importing or building a client never touches Ray.
+"""
+
+from __future__ import annotations
+
+import sys
+from bisect import bisect_left
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Any
+
+__all__ = ["LATENCY_BOUNDS_S", "ClientStats", "StatsRecorder"]
+
+LATENCY_BOUNDS_S: tuple[float, ...] = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10)
+
+
+@dataclass
+class ClientStats:
+    calls: int = 0  # provider calls made (HTTP requests for the HTTP provider)
+    enriched: int = 0
+    cache_hits: int = 0
+    cache_misses: int = 0
+    retries: int = 0
+    dead_letters: int = 0
+    failures: Counter[str] = field(default_factory=Counter)  # failed calls by code
+    dead_letter_codes: Counter[str] = field(default_factory=Counter)
+    # latency_counts[i]: calls that took <= LATENCY_BOUNDS_S[i]; the last slot is "longer"
+    latency_counts: list[int] = field(default_factory=lambda: [0] * (len(LATENCY_BOUNDS_S) + 1))
+
+    def record_latency(self, seconds: float) -> None:
+        self.latency_counts[bisect_left(LATENCY_BOUNDS_S, seconds)] += 1
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "calls": self.calls,
+            "enriched": self.enriched,
+            "cache_hits": self.cache_hits,
+            "cache_misses": self.cache_misses,
+            "retries": self.retries,
+            "dead_letters": self.dead_letters,
+            "failures": dict(self.failures),
+            "dead_letter_codes": dict(self.dead_letter_codes),
+            "latency_le_s": dict(
+                zip([*map(str, LATENCY_BOUNDS_S), "inf"], self.latency_counts, strict=True)
+            ),
+        }
+
+
+class StatsRecorder:
+    """One method per event; each updates :class:`ClientStats` and the Ray metric, if any."""
+
+    def __init__(self, stats: ClientStats, provider: str) -> None:
+        self.stats = stats
+        self.provider = provider
+        self._metrics: _RayMetrics | None = None
+
+    def call(self, seconds: float) -> None:
+        self.stats.calls += 1
+        self.stats.record_latency(seconds)
+        if metrics := self._ray():
+            metrics.calls.inc()
+            metrics.latency.observe(seconds)
+
+    def cache(self, *, hit: bool) -> None:
+        if hit:
+            self.stats.cache_hits += 1
+        else:
+            self.stats.cache_misses += 1
+        if metrics := self._ray():
+            (metrics.cache_hits if hit else metrics.cache_misses).inc()
+
+    def retry(self) -> None:
+        self.stats.retries += 1
+        if metrics := self._ray():
+            metrics.retries.inc()
+
+    def failure(self, code: str) -> None:
+        self.stats.failures[code] += 1
+        if metrics := self._ray():
+            metrics.failures.inc(tags={"reason": code})
+
+    def dead_letter(self, code: str) -> None:
+        self.stats.dead_letters += 1
+        self.stats.dead_letter_codes[code] += 1
+        if metrics := self._ray():
+            metrics.dead_letters.inc(tags={"reason": code})
+
+    def enriched(self) -> None:
+        self.stats.enriched += 1
+        if metrics := self._ray():
+            metrics.enriched.inc()
+
+    def _ray(self) -> _RayMetrics | None:
+        if self._metrics is None:
+            ray = sys.modules.get("ray")  # never imported: certainly not initialised
+            if ray is None or not ray.is_initialized():
+                return None
+            self._metrics = _RayMetrics(self.provider)
+        return self._metrics
+
+
+class _RayMetrics:
+    def __init__(self, provider: str) -> None:
+        from ray.util.metrics import Counter as RayCounter
+        from ray.util.metrics import Histogram
+
+        def counter(name: str, description: str, *extra_tags: str) -> RayCounter:
+            metric = RayCounter(
+                f"fitray_calorie_{name}", description, tag_keys=("provider", *extra_tags)
+            )
+            metric.set_default_tags({"provider": provider})
+            return metric
+
+        self.calls = counter("calls", "Calorie provider calls made.")
+        self.enriched = counter("enriched", "Workouts enriched with calories.")
+        self.cache_hits = counter("cache_hits", "Calorie lookups answered by the cache.")
+        self.cache_misses = counter("cache_misses", "Calorie lookups the cache could not answer.")
+        self.retries = counter("retries", "Calorie provider calls retried.")
+        self.failures = counter("failures", "Failed calorie provider calls.", "reason")
+        self.dead_letters = counter("dead_letters", "Workouts dead-lettered.", "reason")
+        self.latency = Histogram(
+            "fitray_calorie_latency_s",
+            "Latency of one calorie provider call, seconds.",
+            boundaries=list(LATENCY_BOUNDS_S),
+            tag_keys=("provider",),
+        )
+        self.latency.set_default_tags({"provider": provider})
