@@ -19,10 +19,13 @@ from fitray.exceptions import TerminalError
 
 __all__ = [
     "ENRICHED_WORKOUT_SCHEMA",
+    "EXERCISE_CSV_COLUMNS",
+    "EXERCISE_REFERENCE_SCHEMA",
     "MAX_DURATION_MIN",
     "MAX_WEIGHT_LB",
     "MIN_WEIGHT_LB",
     "RAW_WORKOUT_SCHEMA",
+    "STORED_WORKOUT_SCHEMA",
     "WAREHOUSE_ROW_SCHEMA",
     "EnrichedWorkout",
     "InvalidRecord",
@@ -127,6 +130,32 @@ WAREHOUSE_ROW_SCHEMA = pa.schema(
         pa.field("load_id", pa.string()),
         pa.field("extracted_at", _UTC_MS),
     ]
+)
+
+
+# An enriched workout as the batch flow reads it back from MongoDB: every field nullable (a
+# document may lack one; the flow must not crash on it) plus ``stored_at`` set by the consumer.
+STORED_WORKOUT_SCHEMA = pa.schema(
+    [f.with_nullable(True) for f in ENRICHED_WORKOUT_SCHEMA]
+    + [pa.field("stored_at", _UTC_MS)]
+)
+
+# The exercise metadata CSV (data/megaGymDataset.csv): CSV header -> warehouse column name.
+EXERCISE_CSV_COLUMNS = {
+    "Title": "title",
+    "Desc": "description",
+    "Type": "exercise_type",
+    "BodyPart": "body_part",
+    "Equipment": "equipment",
+    "Level": "level",
+    "Rating": "rating",
+    "RatingDesc": "rating_desc",
+}
+
+# The same metadata after validation, one row per title, named as in the warehouse.
+EXERCISE_REFERENCE_SCHEMA = pa.schema(
+    [pa.field("title", pa.string(), nullable=False)]
+    + [WAREHOUSE_ROW_SCHEMA.field(name) for name in list(EXERCISE_CSV_COLUMNS.values())[1:]]
 )
 
 

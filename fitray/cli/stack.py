@@ -41,7 +41,12 @@ def up(services: Services = None) -> None:
     """Install what is missing and start every server that is not healthy (idempotent)."""
     stack = Stack(get_settings(), services)
     with err_console.status("bringing the stack up") as spinner:
-        statuses = stack.up(progress=lambda line: (spinner.update(line), err_console.log(line)))
+
+        def progress(line: str) -> None:
+            spinner.update(line)
+            err_console.log(line)
+
+        statuses = stack.up(progress=progress)
     _render(statuses)
     _fail_if_unhealthy(statuses)
 
