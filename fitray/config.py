@@ -200,13 +200,13 @@ class Settings(BaseSettings):
         "lz4", description="Producer compression: lz4 is cheapest on CPU for JSON this size."
     )
     kafka_linger_ms: int = Field(
-        10, ge=0, description="Producer wait to fill a batch; 10 ms trades latency for fewer requests."
+        10, ge=0, description="Producer wait to fill a batch: 10 ms trades latency for requests."
     )
     kafka_batch_bytes: int = Field(
         1_000_000, ge=1024, description="Producer batch.size per partition, bytes."
     )
     kafka_delivery_timeout_ms: int = Field(
-        120_000, ge=1000, description="Producer retries a message this long (covers a broker restart)."
+        120_000, ge=1000, description="Producer retries a message this long (a broker restart)."
     )
 
     # -- behaviour --------------------------------------------------------------------------

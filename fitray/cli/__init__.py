@@ -12,7 +12,8 @@ import sys
 import typer
 from rich.table import Table
 
-from fitray.cli import mapping, stack
+from fitray.cli import mapping, stack, stream
+from fitray.cli.demo import demo
 from fitray.cli._console import console, err_console
 from fitray.config import get_settings
 from fitray.exceptions import FitrayError
@@ -39,6 +40,8 @@ def show_config() -> None:
 
 app.add_typer(stack.app, name="stack")
 app.add_typer(mapping.app, name="mapping")
+app.add_typer(stream.app, name="stream")
+app.command("demo")(demo)
 
 
 def main() -> None:

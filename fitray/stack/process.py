@@ -7,6 +7,7 @@ with stdout/stderr in ``.stack/logs/<name>.log`` and its pid in ``.stack/pids/<n
 from __future__ import annotations
 
 import contextlib
+import atexit
 import os
 import shutil
 import signal
@@ -31,6 +32,14 @@ __all__ = [
 # Servers we spawned in this process, by pid: kept so Python neither warns about a running child
 # being collected nor leaves a dead one as a zombie (``poll`` reaps it).
 _CHILDREN: dict[int, subprocess.Popen[bytes]] = {}
+
+
+@atexit.register
+def _leave_servers_running() -> None:
+    """Servers outlive the command that started them on purpose: tell Popen not to warn."""
+    for child in _CHILDREN.values():
+        if child.poll() is None:
+            child.returncode = 0
 
 
 class ProcessFiles:

@@ -1,0 +1,102 @@
+"""Idempotent bulk writes of enriched workouts into MongoDB (or FerretDB), keyed by event_id.
+
+Document shape (the batch flow reads it): ``_id`` = event_id, every
+:class:`~fitray.schema.EnrichedWorkout` field (datetimes as BSON dates, UTC) and
+``stored_at``, when the consumer wrote it. One ``insert_many(ordered=False)`` per batch:
+a duplicate key (code 11000) is success -- the event is already stored -- and every other
+per-record error is classified: transient codes are retried, anything else is a data error
+for the dead-letter topic. A failure of the whole call (server down, network) is
+:class:`StoreUnavailable`: retry the same batch later, nothing is lost or doubled.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from fitray.config import Settings
+from fitray.schema import EnrichedWorkout
+from fitray.stream.exceptions import StoreUnavailable
+
+__all__ = ["DUPLICATE_KEY", "MongoSink", "WriteOutcome", "to_document"]
+
+DUPLICATE_KEY = 11000
+# Server codes worth another try: interrupted, not primary, write conflict, timeouts...
+TRANSIENT_CODES = frozenset({6, 7, 89, 91, 112, 189, 262, 9001, 10107, 11600, 11602, 13435})
+
+
+def to_document(workout: EnrichedWorkout, stored_at: datetime | None = None) -> dict[str, Any]:
+    return {
+        "_id": workout.event_id,
+        **workout.model_dump(),
+        "stored_at": stored_at or datetime.now(UTC),
+    }
+
+
+@dataclass
+class WriteOutcome:
+    inserted: int = 0
+    duplicates: int = 0
+    retry: list[dict[str, Any]] = field(default_factory=list)  # transient per-record failures
+    rejected: list[tuple[dict[str, Any], int, str]] = field(default_factory=list)  # doc, code, why
+
+
+class MongoSink:
+    """Writes to ``<mongo_database>.<stream_collection>``; connects on first use."""
+
+    def __init__(self, settings: Settings, database: str | None = None) -> None:
+        self.settings = settings
+        self.database = database or settings.mongo_database
+        self._client: Any = None
+
+    @property
+    def collection(self) -> Any:
+        if self._client is None:
+            from pymongo import MongoClient
+
+            self._client = MongoClient(
+                self.settings.mongo_url.get_secret_value(),
+                serverSelectionTimeoutMS=3000,
+                connectTimeoutMS=3000,
+                socketTimeoutMS=30000,
+                tz_aware=True,
+            )
+        return self._client[self.database][self.settings.stream_collection]
+
+    def write(self, documents: list[dict[str, Any]]) -> WriteOutcome:
+        from pymongo.errors import BulkWriteError, PyMongoError
+
+        outcome = WriteOutcome()
+        if not documents:
+            return outcome
+        try:
+            result = self.collection.insert_many(documents, ordered=False)
+            outcome.inserted = len(result.inserted_ids)
+        except BulkWriteError as exc:
+            outcome.inserted = exc.details.get("nInserted", 0)
+            for error in exc.details.get("writeErrors", []):
+                self._classify(documents[error["index"]], error, outcome)
+            if exc.details.get("writeConcernErrors"):
+                raise StoreUnavailable(f"write concern not met: {exc.details}") from exc
+        except PyMongoError as exc:
+            raise StoreUnavailable(
+                f"bulk write of {len(documents)} documents to {self.database}."
+                f"{self.settings.stream_collection} failed: {type(exc).__name__}: {exc}"
+            ) from exc
+        return outcome
+
+    @staticmethod
+    def _classify(document: dict[str, Any], error: dict[str, Any], outcome: WriteOutcome) -> None:
+        code = int(error.get("code", -1))
+        if code == DUPLICATE_KEY:
+            outcome.duplicates += 1
+        elif code in TRANSIENT_CODES:
+            outcome.retry.append(document)
+        else:
+            outcome.rejected.append((document, code, str(error.get("errmsg", ""))[:300]))
+
+    def close(self) -> None:
+        if self._client is not None:
+            self._client.close()
+            self._client = None

@@ -1,0 +1,162 @@
+"""Sources of raw workouts: a seeded generator (like the original) and the raw Kafka topic.
+
+Both hand out :class:`SourceBatch` es of hundreds of workouts. Every workout has its
+``event_id`` from the source: the generator derives it from (seed, sequence number) with
+uuid5, so re-running a seed -- or retrying any later stage -- never makes a second event.
+The raw-topic source commits its offsets only when told a batch is safely in the enriched
+topic (:meth:`RawTopicSource.acknowledge`), in order, so a crash re-reads, never skips.
+"""
+
+from __future__ import annotations
+
+import random
+import time
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from fitray.calories.resolve import load_exercise_profiles
+from fitray.config import Settings
+from fitray.schema import InvalidRecord, RawWorkout, parse_raw
+from fitray.stream.dead_letter import DeadLetterRecord
+from fitray.stream.kafka import consumer_config
+
+__all__ = ["EVENT_NAMESPACE", "RawTopicSource", "SourceBatch", "WorkoutGenerator", "event_id"]
+
+EVENT_NAMESPACE = uuid.UUID("5b0f3c1e-6d2a-4a57-9a3e-2f7c1c0de001")
+
+
+def event_id(seed: int, sequence: int) -> str:
+    """The stable id of the ``sequence``-th workout of a run seeded with ``seed``."""
+    return str(uuid.uuid5(EVENT_NAMESPACE, f"{seed}:{sequence}"))
+
+
+@dataclass
+class SourceBatch:
+    workouts: list[RawWorkout]
+    dead_letters: list[DeadLetterRecord] = field(default_factory=list)
+    offsets: dict[tuple[str, int], int] = field(default_factory=dict)  # next offset to read
+
+
+class WorkoutGenerator:
+    """Random workouts: a title from the exercise CSV, 50-500 lb, 1-120 min, timestamp now.
+
+    Stops after ``count`` workouts or ``duration_s`` seconds (whichever first; neither means
+    forever); ``rate_per_s`` paces the output, ``None`` means as fast as possible.
+    """
+
+    def __init__(
+        self,
+        titles: list[str],
+        *,
+        seed: int = 0,
+        count: int | None = None,
+        duration_s: float | None = None,
+        rate_per_s: float | None = None,
+    ) -> None:
+        if not titles:
+            raise ValueError("no exercise titles to draw workouts from")
+        self.titles, self.seed, self.count = titles, seed, count
+        self.duration_s, self.rate_per_s = duration_s, rate_per_s
+        self.generated = 0
+        self._random = random.Random(seed)
+
+    @classmethod
+    def from_settings(cls, settings: Settings, **options: Any) -> WorkoutGenerator:
+        return cls(load_titles(settings.data_dir / "megaGymDataset.csv"), **options)
+
+    def batches(self, size: int) -> Iterator[SourceBatch]:
+        started = time.monotonic()
+        while not self._exhausted(started):
+            n = size if self.count is None else min(size, self.count - self.generated)
+            self._pace(started, n)
+            yield SourceBatch([self._next() for _ in range(n)])
+
+    def acknowledge(self, batch: SourceBatch) -> None:
+        """Nothing to commit: re-running the seed regenerates the same event_ids."""
+
+    def close(self) -> None:
+        pass
+
+    def _exhausted(self, started: float) -> bool:
+        if self.count is not None and self.generated >= self.count:
+            return True
+        return self.duration_s is not None and time.monotonic() - started >= self.duration_s
+
+    def _pace(self, started: float, n: int) -> None:
+        if self.rate_per_s:
+            due = started + (self.generated + n) / self.rate_per_s
+            time.sleep(max(0.0, due - time.monotonic()))
+
+    def _next(self) -> RawWorkout:
+        sequence, rnd = self.generated, self._random
+        self.generated += 1
+        return RawWorkout(
+            event_id=event_id(self.seed, sequence),
+            title=rnd.choice(self.titles),
+            weight_lb=float(rnd.randint(50, 500)),
+            duration_min=float(rnd.randint(1, 120)),
+            event_time=datetime.now(UTC),
+        )
+
+
+def load_titles(exercises_csv: Path) -> list[str]:
+    return [profile.title for profile in load_exercise_profiles(exercises_csv).values()]
+
+
+class RawTopicSource:
+    """Raw workouts published by applications; invalid ones become dead letters at once."""
+
+    def __init__(self, settings: Settings, topic: str, group_id: str, *, idle_stop_s: float = 0):
+        self.settings, self.topic, self.group_id = settings, topic, group_id
+        self.idle_stop_s = idle_stop_s  # > 0: stop after this long without a message
+        self._consumer: Any = None
+
+    def batches(self, size: int) -> Iterator[SourceBatch]:
+        from confluent_kafka import Consumer
+
+        self._consumer = Consumer(consumer_config(self.settings, self.group_id))
+        self._consumer.subscribe([self.topic])
+        idle_since = time.monotonic()
+        while not self.idle_stop_s or time.monotonic() - idle_since < self.idle_stop_s:
+            messages = self._consumer.consume(size, self.settings.stream_poll_timeout_s)
+            batch = self._to_batch([m for m in messages if m.error() is None])
+            if batch.offsets:
+                idle_since = time.monotonic()
+                yield batch
+
+    def acknowledge(self, batch: SourceBatch) -> None:
+        """The batch is in the enriched topic: its raw offsets may be committed."""
+        from confluent_kafka import TopicPartition
+
+        offsets = [TopicPartition(t, p, o) for (t, p), o in batch.offsets.items()]
+        if offsets and self._consumer is not None:
+            self._consumer.commit(offsets=offsets, asynchronous=False)
+
+    def close(self) -> None:
+        if self._consumer is not None:
+            self._consumer.close()
+            self._consumer = None
+
+    def _to_batch(self, messages: list[Any]) -> SourceBatch:
+        batch = SourceBatch([])
+        for m in messages:
+            batch.offsets[(m.topic(), m.partition())] = m.offset() + 1
+            try:
+                batch.workouts.append(parse_raw(m.value() or b""))
+            except InvalidRecord as exc:
+                batch.dead_letters.append(
+                    DeadLetterRecord(
+                        m.value() or b"",
+                        "source",
+                        exc.reason,
+                        "invalid_record",
+                        source_topic=m.topic(),
+                        source_partition=m.partition(),
+                        source_offset=m.offset(),
+                    )
+                )
+        return batch
