@@ -6,8 +6,8 @@ with stdout/stderr in ``.stack/logs/<name>.log`` and its pid in ``.stack/pids/<n
 
 from __future__ import annotations
 
-import contextlib
 import atexit
+import contextlib
 import os
 import shutil
 import signal
