@@ -8,6 +8,8 @@ PYTEST_ARGS ?=
 
 .PHONY: demo test bench setup system-deps stack stack-down lint clean
 
+# The local calorie service has no quota; lift the client's API-Ninjas-sized default (50/s).
+demo: export FITRAY_CALORIE_RATE_LIMIT_PER_S ?= 2000
 demo: stack
 	$(BIN)/fitray demo
 
@@ -16,6 +18,8 @@ test: stack
 
 bench: stack
 	$(BIN)/python bench/bench_enrichment.py
+	$(BIN)/python bench/bench_stream.py
+	$(BIN)/python bench/bench_batch.py
 
 setup: system-deps $(STAMP)
 

@@ -150,7 +150,7 @@ class Settings(BaseSettings):
     )
     reference_key: str = Field(
         "reference/megaGymDataset.csv",
-        description="Object key of the exercise CSV in s3_bucket (uploaded from data_dir if absent).",
+        description="Key of the exercise CSV in s3_bucket (uploaded from data_dir if absent).",
     )
     redshift_host: str | None = Field(None, description="Redshift endpoint host.")
     redshift_port: int = Field(5439, description="Redshift port.")

@@ -136,8 +136,7 @@ WAREHOUSE_ROW_SCHEMA = pa.schema(
 # An enriched workout as the batch flow reads it back from MongoDB: every field nullable (a
 # document may lack one; the flow must not crash on it) plus ``stored_at`` set by the consumer.
 STORED_WORKOUT_SCHEMA = pa.schema(
-    [f.with_nullable(True) for f in ENRICHED_WORKOUT_SCHEMA]
-    + [pa.field("stored_at", _UTC_MS)]
+    [f.with_nullable(True) for f in ENRICHED_WORKOUT_SCHEMA] + [pa.field("stored_at", _UTC_MS)]
 )
 
 # The exercise metadata CSV (data/megaGymDataset.csv): CSV header -> warehouse column name.

@@ -13,6 +13,7 @@ import typer
 from rich.table import Table
 
 from fitray.cli import mapping, stack, stream
+from fitray.cli.batch import batch
 from fitray.cli.demo import demo
 from fitray.cli._console import console, err_console
 from fitray.config import get_settings
@@ -41,6 +42,7 @@ def show_config() -> None:
 app.add_typer(stack.app, name="stack")
 app.add_typer(mapping.app, name="mapping")
 app.add_typer(stream.app, name="stream")
+app.command("batch")(batch)
 app.command("demo")(demo)
 
 

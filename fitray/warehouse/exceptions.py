@@ -1,0 +1,15 @@
+"""Warehouse errors: one place per driver maps its errors onto these (see each backend)."""
+
+from __future__ import annotations
+
+from fitray.exceptions import TerminalError, TransientError
+
+__all__ = ["WarehouseError", "WarehouseUnavailable"]
+
+
+class WarehouseError(TerminalError):
+    """The warehouse refused the load (bad SQL, schema mismatch, permissions)."""
+
+
+class WarehouseUnavailable(TransientError):
+    """The warehouse could not be reached or dropped the connection; retry later."""

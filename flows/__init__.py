@@ -1,0 +1,3 @@
+"""Prefect flows and deployments of fitray."""
+
+__all__: list[str] = []

@@ -1,0 +1,138 @@
+"""The load on every warehouse runnable here: same tests for DuckDB and PostgreSQL."""
+
+from __future__ import annotations
+
+import math
+from datetime import UTC, datetime
+from typing import Any
+
+import pyarrow as pa
+import pytest
+
+from fitray.batch.staging import open_staging
+from fitray.batch.transform import to_warehouse_rows
+from fitray.schema import WAREHOUSE_ROW_SCHEMA
+from fitray.warehouse import LoadRecord, open_warehouse
+from tests.warehouse.conftest import query
+
+ORIGINAL_19 = (
+    "event_id, title, weight, duration, calories_per_hour_aprox, total_calories_aprox, "
+    "description, exercise_type, body_part, equipment, level, rating, rating_desc, "
+    "kcal_per_minute, kcal_per_lb, enjoyment_weighted_kcal, level_weighted_kcal, "
+    "kcal_per_hour_per_kg, timestamp"
+)
+NOW = datetime(2024, 5, 1, 12, tzinfo=UTC)
+
+
+class Crash(Exception):
+    pass
+
+
+def rows(ids: list[str], load_id: str) -> pa.Table:
+    n = len(ids)
+    merged = pa.table(
+        {
+            "event_id": ids,
+            "title": ["Row"] * n,
+            "weight": [150.0] * n,
+            "duration": ([0.0] + [30.0] * n)[:n],  # the first row has no per-minute rate
+            "calories_per_hour_aprox": [600.0] * n,
+            "total_calories_aprox": [300.0] * n,
+            "description": [None] * n,
+            "exercise_type": ["Strength"] * n,
+            "body_part": [""] * n,  # an empty string stays an empty string
+            "equipment": [None] * n,
+            "level": ["Expert"] * n,
+            "rating": ([None] + [8.0] * n)[:n],
+            "rating_desc": [None] * n,
+            "timestamp": pa.array([NOW] * n, pa.timestamp("ms", tz="UTC")),
+        }
+    )
+    return to_warehouse_rows(merged, load_id, NOW)
+
+
+def stage_and_record(settings: Any, ids: list[str], load_id: str) -> LoadRecord:
+    staging = open_staging(settings)
+    parts = [ids[: len(ids) // 2], ids[len(ids) // 2 :]]
+    files = [staging.write(rows(p, load_id), load_id, i) for i, p in enumerate(parts) if p]
+    return LoadRecord(load_id, NOW, None, NOW, len(ids), tuple(files))
+
+
+def test_load_inserts_rows_and_records_the_load(backend: tuple[str, Any]) -> None:
+    name, settings = backend
+    warehouse = open_warehouse(settings, name)
+    assert warehouse.read_watermark() is None
+    result = warehouse.load(
+        open_staging(settings), stage_and_record(settings, ["a", "b", "c"], "L1")
+    )
+    assert (result.rows_inserted, result.rows_skipped) == (3, 0)
+    got = query(name, settings, f"SELECT {ORIGINAL_19} FROM exercises_enriched ORDER BY event_id")
+    assert [r[0] for r in got] == ["a", "b", "c"]
+    first = dict(zip(ORIGINAL_19.split(", "), got[0], strict=True))
+    assert first["kcal_per_minute"] is None and first["kcal_per_hour_per_kg"] is None
+    assert first["enjoyment_weighted_kcal"] is None  # null rating, null metric (never NaN)
+    assert first["level_weighted_kcal"] == pytest.approx(480.0)
+    assert first["description"] is None and first["body_part"] == ""
+    assert warehouse.read_watermark() == NOW
+    loads = query(
+        name, settings, "SELECT load_id, documents_read, rows_inserted, rows_skipped FROM loads"
+    )
+    assert loads == [("L1", 3, 3, 0)]
+
+
+def test_no_nan_reaches_the_warehouse(backend: tuple[str, Any]) -> None:
+    name, settings = backend
+    open_warehouse(settings, name).load(
+        open_staging(settings), stage_and_record(settings, ["a", "b"], "L1")
+    )
+    values = query(
+        name, settings, "SELECT kcal_per_minute, enjoyment_weighted_kcal FROM exercises_enriched"
+    )
+    flat = [v for row in values for v in row]
+    assert None in flat
+    assert all(v is None or math.isfinite(v) for v in flat)
+
+
+def test_reloading_the_same_rows_inserts_nothing(backend: tuple[str, Any]) -> None:
+    name, settings = backend
+    warehouse = open_warehouse(settings, name)
+    warehouse.load(open_staging(settings), stage_and_record(settings, ["a", "b"], "L1"))
+    again = warehouse.load(
+        open_staging(settings), stage_and_record(settings, ["a", "b", "c"], "L2")
+    )
+    assert (again.rows_inserted, again.rows_skipped) == (1, 2)
+    assert query(
+        name, settings, "SELECT count(*), count(DISTINCT event_id) FROM exercises_enriched"
+    ) == [(3, 3)]
+    loaded = query(name, settings, "SELECT load_id FROM exercises_enriched WHERE event_id = 'a'")
+    assert loaded == [("L1",)]  # the first load keeps the row
+
+
+def test_crash_before_commit_leaves_the_warehouse_as_it_was(backend: tuple[str, Any]) -> None:
+    name, settings = backend
+    open_warehouse(settings, name).load(
+        open_staging(settings), stage_and_record(settings, ["a"], "L1")
+    )
+
+    def crash() -> None:
+        raise Crash("injected between staging and commit")
+
+    crashing = open_warehouse(settings, name, before_commit=crash)
+    with pytest.raises(Crash):
+        crashing.load(open_staging(settings), stage_and_record(settings, ["b", "c"], "L2"))
+    assert query(name, settings, "SELECT event_id FROM exercises_enriched") == [("a",)]
+    assert query(name, settings, "SELECT load_id FROM loads") == [("L1",)]
+
+
+def test_target_matches_the_schema_module(backend: tuple[str, Any]) -> None:
+    name, settings = backend
+    open_warehouse(settings, name).load(
+        open_staging(settings), stage_and_record(settings, ["a"], "L1")
+    )
+    columns = query(
+        name,
+        settings,
+        "SELECT column_name FROM information_schema.columns "
+        "WHERE table_name = 'exercises_enriched' ORDER BY ordinal_position",
+    )
+    assert [c[0] for c in columns] == WAREHOUSE_ROW_SCHEMA.names
