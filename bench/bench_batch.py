@@ -131,7 +131,7 @@ def bench_flow(docs: int) -> None:
         col.insert_many([make_doc(f"f{i:09d}", base + timedelta(seconds=i)) for i in batch])
     print(f"seeded {docs} docs into FerretDB in {time.perf_counter() - started:.1f} s")
     started = time.perf_counter()
-    extract_new_documents(col)
+    extract_new_documents(col, None)
     raw_s = time.perf_counter() - started
     started = time.perf_counter()
     summary = run_batch(settings, "duckdb")

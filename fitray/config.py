@@ -145,6 +145,12 @@ class Settings(BaseSettings):
     batch_max_tasks: int = Field(
         4, ge=1, description="Most Ray tasks per step in one run (bigger batches beyond it)."
     )
+    batch_overlap_s: float = Field(
+        900.0,
+        ge=0,
+        description="How far behind the watermark each run re-reads: a document visible this long "
+        "after its stored_at is still loaded (the merge skips re-read ones).",
+    )
     batch_interval_s: int = Field(
         600, ge=10, description="Interval of the served Prefect deployment (fitray batch --serve)."
     )

@@ -1,7 +1,7 @@
 """The batch ETL as a Prefect flow whose tasks run on Ray (prefect-ray's RayTaskRunner).
 
 Steps keep the original's names: reference CSV, watermark, new documents, merge with CSV,
-derived metrics, load — plus stage, mark loaded and purge staged. Arrow tables travel through
+derived metrics, load — plus stage and purge staged. Arrow tables travel through
 Ray's object store (``ray.put`` by the driver, task returns held by Ray), never through
 persisted Prefect results: result persistence and caching are off. The number of Ray tasks
 per step is bounded (``batch_max_tasks``), each over a large slice (``batch_rows``).
@@ -55,8 +55,8 @@ def watermark(settings: Settings, backend: str) -> datetime | None:
 
 
 @task(name="new documents", **TASK_OPTIONS)
-def new_documents(settings: Settings) -> pa.Table:
-    return steps.new_documents(settings)
+def new_documents(settings: Settings, watermark: datetime | None) -> pa.Table:
+    return steps.new_documents(settings, watermark)
 
 
 @task(name="merge with CSV", **TASK_OPTIONS)
@@ -78,11 +78,6 @@ def stage(settings: Settings, rows: pa.Table, load_id: str, part: int) -> str:
 @task(name="load", **TASK_OPTIONS)
 def load(settings: Settings, record: LoadRecord, backend: str) -> LoadResult:
     return steps.load(settings, record, backend)
-
-
-@task(name="mark loaded", **TASK_OPTIONS)
-def mark_loaded(settings: Settings, documents: pa.Table, load_id: str) -> int:
-    return steps.mark_loaded(settings, documents["event_id"].to_pylist(), load_id)
 
 
 @task(name="purge staged", **TASK_OPTIONS)
@@ -126,7 +121,7 @@ def batch_etl(backend: str | None = None, overrides: dict[str, Any] | None = Non
     step = _Steps(summary)
     exercises_f = reference_csv.submit(settings)
     before_f = watermark.submit(settings, backend)
-    documents_f = new_documents.submit(settings)
+    documents_f = new_documents.submit(settings, before_f)
     step("reference CSV", exercises_f.wait)
     summary.watermark_before = step("watermark", before_f.result)
     documents = step("new documents", documents_f.result)
@@ -139,9 +134,6 @@ def batch_etl(backend: str | None = None, overrides: dict[str, Any] | None = Non
         documents.num_rows, tuple(files),
     )  # fmt: skip
     result = step("load", load.submit(settings, record, backend).result)
-    summary.documents_marked = step(
-        "mark loaded", mark_loaded.submit(settings, documents_f, summary.load_id).result
-    )
     step("purge staged", purge_staged.submit(settings, summary.load_id).result)
     summary.documents_read, summary.staging_files = documents.num_rows, tuple(files)
     summary.rows_inserted, summary.rows_skipped = result.rows_inserted, result.rows_skipped

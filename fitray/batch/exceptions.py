@@ -16,4 +16,4 @@ class StagingError(TransientError):
 
 
 class ExtractError(TransientError):
-    """The document store could not be read or marked."""
+    """The document store could not be read."""

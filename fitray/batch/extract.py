@@ -1,16 +1,21 @@
-"""New documents out of MongoDB straight into Arrow (pymongoarrow), and the export marker.
+"""New documents out of MongoDB straight into Arrow (pymongoarrow), by an overlapping watermark.
 
-Increments use an export marker instead of the original ``timestamp > max(timestamp)``: a
-document is new while it has no ``loaded_in`` field, whatever its timestamps, so late writers
-and documents sharing a second are never skipped. Documents are marked only *after* the
-warehouse committed their load; a crash in between means they are read again and the
-idempotent merge skips them.
+The original's ``timestamp > max(timestamp)`` lost documents that became visible after a load
+had moved past their timestamp (slow or retrying consumers) and documents sharing the last
+second. Here a run reads every document with ``stored_at >= watermark - overlap``: the overlap
+re-reads the tail of the previous load, and the warehouse's merge on event_id skips what it
+already holds (counted as skipped). A document is missed only if it became visible more than
+``overlap`` after the ``stored_at`` its consumer stamped on the write attempt that stored it;
+consumers stamp each attempt afresh and bound an attempt by their socket timeout (30 s), so
+the default overlap (15 min) leaves a wide margin. Nothing is written back to MongoDB: marking
+documents as loaded costs an update per document, which FerretDB executes as a collection scan
+(measured: 5,000 documents marked in 152 s on a 20,000-document collection).
 """
 
 from __future__ import annotations
 
 import warnings
-from collections.abc import Iterable, Iterator
+from datetime import datetime
 from typing import Any
 
 import pyarrow as pa
@@ -18,18 +23,9 @@ import pyarrow as pa
 from fitray.batch.exceptions import ExtractError
 from fitray.schema import STORED_WORKOUT_SCHEMA
 
-__all__ = [
-    "COLLECTION",
-    "MARKER_FIELD",
-    "ensure_marker_index",
-    "extract_new_documents",
-    "mark_loaded",
-    "not_loaded_filter",
-]
+__all__ = ["COLLECTION", "extract_new_documents", "new_documents_filter"]
 
 COLLECTION = "exercises_calories"
-MARKER_FIELD = "loaded_in"
-MARK_CHUNK = 5_000  # ids per update_many: keeps each $in small enough for FerretDB
 
 
 def _pymongoarrow() -> Any:
@@ -41,53 +37,23 @@ def _pymongoarrow() -> Any:
     return api
 
 
-def not_loaded_filter() -> dict[str, Any]:
-    return {MARKER_FIELD: {"$exists": False}}
+def new_documents_filter(since: datetime | None) -> dict[str, Any]:
+    """Documents stored at or after ``since`` (every document before the first load)."""
+    return {} if since is None else {"stored_at": {"$gte": since}}
 
 
-def ensure_marker_index(collection: Any) -> None:
-    collection.create_index(MARKER_FIELD)
-
-
-def extract_new_documents(collection: Any) -> pa.Table:
-    """Every document not yet loaded, as :data:`STORED_WORKOUT_SCHEMA` (an explicit schema)."""
+def extract_new_documents(collection: Any, since: datetime | None) -> pa.Table:
+    """Documents stored since ``since``, as :data:`STORED_WORKOUT_SCHEMA` (an explicit schema)."""
     from pymongo.errors import PyMongoError
 
     api = _pymongoarrow()
-    # ``_id`` is the event_id (the consumer's idempotency key), and the key marking uses.
+    # ``_id`` is the event_id (the consumer's idempotency key).
     schema = STORED_WORKOUT_SCHEMA.set(0, pa.field("_id", pa.string()))
     try:
-        ensure_marker_index(collection)
+        collection.create_index("stored_at")
         table = api.find_arrow_all(
-            collection, not_loaded_filter(), schema=api.Schema.from_arrow(schema)
+            collection, new_documents_filter(since), schema=api.Schema.from_arrow(schema)
         )
     except PyMongoError as exc:
         raise ExtractError(f"reading {collection.full_name} failed: {exc}") from exc
     return table.rename_columns(STORED_WORKOUT_SCHEMA.names).cast(STORED_WORKOUT_SCHEMA)
-
-
-def mark_loaded(collection: Any, event_ids: Iterable[str], load_id: str) -> int:
-    """Set ``loaded_in = load_id`` on the given documents; returns how many were marked."""
-    from pymongo.errors import PyMongoError
-
-    marked = 0
-    try:
-        for chunk in _chunks(event_ids, MARK_CHUNK):
-            result = collection.update_many(
-                {"_id": {"$in": chunk}}, {"$set": {MARKER_FIELD: load_id}}
-            )
-            marked += result.modified_count
-    except PyMongoError as exc:
-        raise ExtractError(f"marking documents of load {load_id} failed: {exc}") from exc
-    return marked
-
-
-def _chunks(items: Iterable[str], size: int) -> Iterator[list[str]]:
-    chunk: list[str] = []
-    for item in items:
-        chunk.append(item)
-        if len(chunk) == size:
-            yield chunk
-            chunk = []
-    if chunk:
-        yield chunk

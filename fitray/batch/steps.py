@@ -1,7 +1,7 @@
 """The batch steps, each a plain function of settings and data (Prefect tasks wrap them).
 
 Names follow the original flow: reference CSV, watermark, new documents, merge with CSV,
-derived metrics, load — plus staging before the load and marking/purging after its commit.
+derived metrics, load — plus staging before the load and purging after its commit.
 """
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ import math
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pyarrow as pa
@@ -24,7 +24,6 @@ __all__ = [
     "derived_metrics",
     "latest_stored_at",
     "load",
-    "mark_loaded",
     "merge_with_csv",
     "new_documents",
     "new_load_id",
@@ -67,9 +66,11 @@ def watermark(settings: Any, backend: str | None = None) -> datetime | None:
     return open_warehouse(settings, backend).read_watermark()
 
 
-def new_documents(settings: Any) -> pa.Table:
+def new_documents(settings: Any, watermark: datetime | None) -> pa.Table:
+    """Documents stored since the watermark less the overlap (see :mod:`fitray.batch.extract`)."""
+    since = None if watermark is None else watermark - timedelta(seconds=settings.batch_overlap_s)
     with _collection(settings) as collection:
-        return extract.extract_new_documents(collection)
+        return extract.extract_new_documents(collection, since)
 
 
 def merge_with_csv(documents: pa.Table, exercises: pa.Table) -> pa.Table:
@@ -94,18 +95,13 @@ def load(
     return warehouse.load(open_staging(settings), record)
 
 
-def mark_loaded(settings: Any, event_ids: list[str], load_id: str) -> int:
-    with _collection(settings) as collection:
-        return extract.mark_loaded(collection, event_ids, load_id)
-
-
 def purge_staged(settings: Any, load_id: str) -> None:
     if not settings.keep_staged_files:
         open_staging(settings).purge(load_id)
 
 
 def latest_stored_at(documents: pa.Table, before: datetime | None) -> datetime | None:
-    """The watermark after this load: the latest ``stored_at`` seen so far (informational)."""
+    """The watermark after this load: the latest ``stored_at`` seen so far."""
     latest = pc.max(documents["stored_at"]).as_py() if documents.num_rows else None
     candidates = [t for t in (before, latest) if t is not None]
     return max(candidates) if candidates else None

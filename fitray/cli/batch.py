@@ -101,7 +101,6 @@ def _render(summary: dict[str, Any]) -> None:
     table.add_row("documents read", str(summary["documents_read"]))
     table.add_row("rows loaded", str(summary["rows_inserted"]))
     table.add_row("skipped (already loaded)", str(summary["rows_skipped"]))
-    table.add_row("documents marked", str(summary["documents_marked"]))
     table.add_row("watermark before", _when(summary["watermark_before"]))
     table.add_row("watermark after", _when(summary["watermark_after"]))
     for step, seconds in summary["step_seconds"].items():

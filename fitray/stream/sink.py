@@ -70,6 +70,11 @@ class MongoSink:
         outcome = WriteOutcome()
         if not documents:
             return outcome
+        # Stamp every attempt afresh: the batch flow's overlapping watermark relies on a
+        # document becoming visible within one attempt (socketTimeoutMS) of its stored_at.
+        stored_at = datetime.now(UTC)
+        for document in documents:
+            document["stored_at"] = stored_at
         try:
             result = self.collection.insert_many(documents, ordered=False)
             outcome.inserted = len(result.inserted_ids)
