@@ -117,7 +117,6 @@ def bench_flow(docs: int) -> None:
 
     from fitray.batch.extract import extract_new_documents
     from fitray.batch.pipeline import run_batch
-    from tests.warehouse.conftest import make_doc
 
     settings = get_settings().model_copy(
         update={"mongo_database": "bench_batch", "duckdb_path": None}
@@ -128,7 +127,7 @@ def bench_flow(docs: int) -> None:
     base, started = datetime(2024, 5, 1, tzinfo=UTC), time.perf_counter()
     for offset in range(0, docs, 10_000):
         batch = range(offset, min(docs, offset + 10_000))
-        col.insert_many([make_doc(f"f{i:09d}", base + timedelta(seconds=i)) for i in batch])
+        col.insert_many([stored_document(i, base + timedelta(seconds=i)) for i in batch])
     print(f"seeded {docs} docs into FerretDB in {time.perf_counter() - started:.1f} s")
     started = time.perf_counter()
     extract_new_documents(col, None)
@@ -139,6 +138,23 @@ def bench_flow(docs: int) -> None:
     print("step seconds:", {k: round(v, 2) for k, v in summary.step_seconds.items()})
     report("flow", docs, [("raw read into Arrow", raw_s), ("whole batch run (in-process)", flow_s)])
     client.drop_database("bench_batch")
+
+
+TITLES = ("Barbell Deadlift", "Crunch", "Rope Jumping", "Dumbbell Bench Press", "Plank")
+
+
+def stored_document(i: int, stored_at: datetime) -> dict:
+    """A document shaped as the stream's consumer stores it (fitray.stream.sink.to_document)."""
+    weight_lb, duration_min = 120.0 + i % 80, 10.0 + i % 50
+    return {
+        "_id": f"f{i:09d}", "event_id": f"f{i:09d}", "title": TITLES[i % len(TITLES)],
+        "weight_lb": weight_lb, "duration_min": duration_min,
+        "event_time": stored_at - timedelta(seconds=30),
+        "activity": "Weight lifting, light workout",
+        "resolution": "exact", "kcal_per_hour": 236.0, "total_kcal": 236.0 * duration_min / 60,
+        "provider": "bench", "fetched_at": stored_at - timedelta(seconds=5), "attempts": 1,
+        "fallback_used": False, "stored_at": stored_at,
+    }  # fmt: skip
 
 
 def report(name: str, rows: int, results: list[tuple[str, float]]) -> None:

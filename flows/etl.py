@@ -119,12 +119,11 @@ def batch_etl(backend: str | None = None, overrides: dict[str, Any] | None = Non
     started_at = datetime.now(UTC)
     summary = BatchSummary(steps.new_load_id(started_at))
     step = _Steps(summary)
-    exercises_f = reference_csv.submit(settings)
-    before_f = watermark.submit(settings, backend)
-    documents_f = new_documents.submit(settings, before_f)
-    step("reference CSV", exercises_f.wait)
-    summary.watermark_before = step("watermark", before_f.result)
+    exercises_f = reference_csv.submit(settings)  # runs while the documents are read
+    summary.watermark_before = step("watermark", watermark.submit(settings, backend).result)
+    documents_f = new_documents.submit(settings, summary.watermark_before)
     documents = step("new documents", documents_f.result)
+    step("reference CSV", exercises_f.wait)
     slices = steps.plan_slices(documents.num_rows, settings.batch_rows, settings.batch_max_tasks)
     refs = [ray.put(documents.slice(offset, length)) for offset, length in slices]
     files = step("merge, metrics, stage", _transform, settings, refs, exercises_f, summary)

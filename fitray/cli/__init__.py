@@ -13,9 +13,9 @@ import typer
 from rich.table import Table
 
 from fitray.cli import mapping, stack, stream
+from fitray.cli._console import console, err_console
 from fitray.cli.batch import batch
 from fitray.cli.demo import demo
-from fitray.cli._console import console, err_console
 from fitray.config import get_settings
 from fitray.exceptions import FitrayError
 
