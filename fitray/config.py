@@ -112,7 +112,13 @@ class Settings(BaseSettings):
         0.1, gt=0, description="First retry waits up to this; doubles per retry (full jitter)."
     )
     calorie_backoff_cap_s: float = Field(
-        5.0, gt=0, description="Longest wait between retries; a longer Retry-After dead-letters."
+        5.0, gt=0, description="Longest jittered backoff between retries."
+    )
+    calorie_max_wait_s: float = Field(
+        30.0,
+        ge=0,
+        description="Longest Retry-After or open-breaker cool-down waited out before a workout "
+        "is dead-lettered: short outages make the pipeline wait, long ones dead-letter.",
     )
     calorie_breaker_threshold: int = Field(
         5, ge=1, description="Consecutive transient failures that open the circuit breaker."

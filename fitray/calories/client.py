@@ -112,6 +112,7 @@ class CalorieClient:
                 settings.calorie_backoff_base_s,
                 settings.calorie_backoff_cap_s,
                 settings.calorie_max_attempts,
+                settings.calorie_max_wait_s,
             ),
             breaker=CircuitBreaker(
                 settings.calorie_breaker_threshold, settings.calorie_breaker_cooldown_s

@@ -147,12 +147,12 @@ def test_backoff_ceiling_doubles_until_the_cap(backoff: Backoff, attempt: int) -
     assert backoff.ceiling(attempt) == pytest.approx(expected)
 
 
-def test_backoff_gives_up_after_max_attempts_or_a_retry_after_past_the_cap() -> None:
-    backoff = Backoff(0.1, 5.0, 3)
+def test_backoff_gives_up_after_max_attempts_or_a_wait_past_max_wait() -> None:
+    backoff = Backoff(0.1, 5.0, 3, max_wait_s=20.0)
     assert not backoff.gives_up(2)
     assert backoff.gives_up(3)
-    assert not backoff.gives_up(1, retry_after_s=5.0)
-    assert backoff.gives_up(1, retry_after_s=5.1)
+    assert not backoff.gives_up(1, retry_after_s=20.0)  # past the cap, still waited out
+    assert backoff.gives_up(1, retry_after_s=20.1)
 
 
 def test_backoff_rejects_a_cap_below_the_base() -> None:

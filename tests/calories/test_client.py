@@ -19,6 +19,7 @@ from fitray.calories.cache import QuoteCache
 from fitray.calories.client import CalorieClient, DeadLetter
 from fitray.calories.exceptions import CalorieRejected, CalorieUnavailable
 from fitray.calories.provider import (
+    CalorieQuote,
     HttpCalorieProvider,
     TableCalorieProvider,
     parse_answer,
@@ -345,3 +346,44 @@ async def test_api_key_is_sent_and_a_wrong_one_never_leaks(
         assert right not in text
         assert wrong not in text
     assert service.stats()["unauthorized"] == 1
+
+
+class OutageProvider:
+    """A pure double: down for the first ``down_calls`` calls, then answers (an outage)."""
+
+    name = "outage"
+
+    def __init__(self, down_calls: int) -> None:
+        self.down_calls, self.calls = down_calls, 0
+
+    async def lookup(self, activity: str, weight_lb: float, duration_min: float) -> CalorieQuote:
+        self.calls += 1
+        if self.calls <= self.down_calls:
+            raise CalorieUnavailable("connection refused", code="unavailable")
+        return CalorieQuote(activity, 300.0, 300.0 * duration_min / 60, self.name)
+
+    async def aclose(self) -> None:
+        pass
+
+
+async def test_short_outage_is_waited_out_not_dead_lettered() -> None:
+    breaker = CircuitBreaker(2, 0.05)  # opens after 2 failures, probes again after 50 ms
+    provider = OutageProvider(down_calls=4)
+    client = CalorieClient(
+        provider, StubResolver(), breaker=breaker, concurrency=1,
+        backoff=Backoff(0.001, 0.01, 20, max_wait_s=1.0),
+    )  # fmt: skip
+    result = await client.enrich_batch(distinct(5))
+    assert len(result.enriched) == 5 and not result.dead_letters
+    assert breaker.times_opened >= 1  # it stopped calling, then recovered
+
+
+async def test_outage_longer_than_max_wait_dead_letters_with_the_reason() -> None:
+    breaker = CircuitBreaker(2, 5.0)  # a cool-down longer than the client will wait
+    client = CalorieClient(
+        OutageProvider(down_calls=100), StubResolver(), breaker=breaker, concurrency=1,
+        backoff=Backoff(0.001, 0.01, 20, max_wait_s=1.0),
+    )  # fmt: skip
+    result = await client.enrich_batch(distinct(3))
+    assert not result.enriched
+    assert len(result.dead_letters) == 3
