@@ -13,8 +13,10 @@ flow: the in-process batch run vs the raw cost of reading the same documents int
 from __future__ import annotations
 
 import argparse
+import tempfile
 import time
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -118,9 +120,11 @@ def bench_flow(docs: int) -> None:
     from fitray.batch.extract import extract_new_documents
     from fitray.batch.pipeline import run_batch
 
-    settings = get_settings().model_copy(
-        update={"mongo_database": "bench_batch", "duckdb_path": None}
-    )
+    scratch = Path(tempfile.mkdtemp(prefix="fitray-bench-"))
+    settings = get_settings().model_copy(  # a fresh warehouse: no watermark, every doc is new
+        update={"mongo_database": "bench_batch", "duckdb_path": scratch / "warehouse.duckdb",
+                "staging_url": str(scratch / "staging")}
+    )  # fmt: skip
     client: MongoClient = MongoClient(settings.mongo_url.get_secret_value())
     client.drop_database("bench_batch")
     col = client["bench_batch"]["exercises_calories"]
@@ -136,6 +140,8 @@ def bench_flow(docs: int) -> None:
     summary = run_batch(settings, "duckdb")
     flow_s = time.perf_counter() - started
     print("step seconds:", {k: round(v, 2) for k, v in summary.step_seconds.items()})
+    print(f"documents read {summary.documents_read}, rows inserted {summary.rows_inserted}")
+    assert summary.rows_inserted == docs, "the flow must load every seeded document"
     report("flow", docs, [("raw read into Arrow", raw_s), ("whole batch run (in-process)", flow_s)])
     client.drop_database("bench_batch")
 
