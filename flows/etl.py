@@ -24,6 +24,7 @@ from prefect_ray import RayTaskRunner
 
 from fitray.batch import steps
 from fitray.batch.pipeline import BatchSummary
+from fitray.compute import ray_init_kwargs
 from fitray.config import Settings, get_settings
 from fitray.exceptions import ConfigError
 from fitray.stack.prefect import prefect_env
@@ -98,10 +99,7 @@ def run_settings(overrides: dict[str, Any] | None) -> Settings:
 
 def ray_task_runner(settings: Settings) -> RayTaskRunner:
     """Tasks on the stack's Ray; workers report to the stack's Prefect server (no temp server)."""
-    env = prefect_env(settings.prefect_api_url)
-    return RayTaskRunner(
-        address=settings.ray_address, init_kwargs={"runtime_env": {"env_vars": env}}
-    )
+    return RayTaskRunner(address=settings.ray_address, init_kwargs=ray_init_kwargs(settings))
 
 
 @flow(

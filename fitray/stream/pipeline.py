@@ -19,6 +19,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Literal
 
+from fitray.compute import connect_ray
 from fitray.config import Settings
 from fitray.stack.kafka import ensure_topics
 from fitray.stream.consumer import ConsumerWorker
@@ -58,14 +59,6 @@ class StreamOptions:
     group_id: str | None = None
     database: str | None = None
     drain_timeout_s: float = 120.0
-
-
-def connect_ray(settings: Settings) -> None:
-    """Join the cluster at ``ray_address`` unless this process is already connected."""
-    import ray
-
-    if not ray.is_initialized():
-        ray.init(address=settings.ray_address, namespace="fitray", log_to_driver=False)
 
 
 class StreamPipeline:

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -13,6 +12,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from fitray.calories.ratelimit import ClusterRateLimiter, LeaseBucket, TokenBucket
+from fitray.compute import connect_ray
+from fitray.config import Settings
 
 
 class FakeClock:
@@ -145,13 +146,13 @@ def test_leased_tokens_spent_within_ttl_keep_the_limit(
 
 
 @pytest.fixture
-def ray_cluster() -> Iterator[Any]:
-    ray = pytest.importorskip("ray")
-    ray.init(address="local", num_cpus=2, include_dashboard=False, log_to_driver=False)
-    try:
-        yield ray
-    finally:
-        ray.shutdown()
+def ray_cluster(stack: Settings) -> Any:
+    """The stack's Ray head; the connection is kept for the session (a driver that shuts down
+    one cluster and joins another in the same process loses object owners)."""
+    import ray
+
+    connect_ray(stack)
+    return ray
 
 
 def make_worker_class(ray: Any) -> Any:

@@ -1,0 +1,34 @@
+"""Joining the Ray cluster: one way for every fitray driver (stream pipeline, batch flow).
+
+Every driver joins with the same job-level runtime environment, so Ray workers always carry
+the Prefect server's URL (a Prefect task on a worker without it starts a temporary server of its
+own, ~5 s each) and telemetry stays off, whichever pipeline connected first in a process.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fitray.config import Settings
+from fitray.stack.prefect import prefect_env
+
+__all__ = ["connect_ray", "ray_init_kwargs"]
+
+NAMESPACE = "fitray"
+
+
+def ray_init_kwargs(settings: Settings) -> dict[str, Any]:
+    """Keyword arguments of ``ray.init`` (the address aside) for a fitray driver."""
+    return {
+        "namespace": NAMESPACE,
+        "log_to_driver": False,
+        "runtime_env": {"env_vars": prefect_env(settings.prefect_api_url)},
+    }
+
+
+def connect_ray(settings: Settings) -> None:
+    """Join the cluster at ``ray_address`` unless this process is already connected."""
+    import ray
+
+    if not ray.is_initialized():
+        ray.init(address=settings.ray_address, **ray_init_kwargs(settings))
