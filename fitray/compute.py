@@ -2,17 +2,20 @@
 
 Every driver joins with the same job-level runtime environment, so Ray workers always carry
 the Prefect server's URL (a Prefect task on a worker without it starts a temporary server of its
-own, ~5 s each) and telemetry stays off, whichever pipeline connected first in a process.
+own, ~5 s each) and telemetry stays off, whichever pipeline connected first in a process. And
+every driver joins in the cluster's authentication mode: Ray reads ``RAY_AUTH_MODE`` from the
+driver's environment, and a driver left in the default ('disabled') is refused by a token head.
 """
 
 from __future__ import annotations
 
+import os
 from typing import Any
 
 from fitray.config import Settings
 from fitray.stack.prefect import prefect_env
 
-__all__ = ["connect_ray", "ray_init_kwargs"]
+__all__ = ["connect_ray", "prepare_driver_env", "ray_init_kwargs"]
 
 NAMESPACE = "fitray"
 
@@ -26,9 +29,18 @@ def ray_init_kwargs(settings: Settings) -> dict[str, Any]:
     }
 
 
+def prepare_driver_env(settings: Settings) -> None:
+    """Set this process's Ray auth mode before any ``ray.init``; a user's RAY_AUTH_MODE wins."""
+    from ray._raylet import Config
+
+    os.environ.setdefault("RAY_AUTH_MODE", settings.ray_auth_mode)
+    Config.initialize("")  # Ray caches its config at import: re-read, as Ray's token setup does
+
+
 def connect_ray(settings: Settings) -> None:
     """Join the cluster at ``ray_address`` unless this process is already connected."""
     import ray
 
     if not ray.is_initialized():
+        prepare_driver_env(settings)
         ray.init(address=settings.ray_address, **ray_init_kwargs(settings))

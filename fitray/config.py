@@ -86,6 +86,11 @@ class Settings(BaseSettings):
     prefect_api_url: str = Field("http://127.0.0.1:4200/api", description="Prefect server API.")
     ray_address: str = Field("127.0.0.1:6379", description="Ray head (GCS) address.")
     ray_dashboard_port: int = 8265
+    ray_auth_mode: Literal["token", "disabled"] = Field(
+        "token",
+        description="Ray token authentication: the local head runs with it and fitray's drivers "
+        "join with it (token from RAY_AUTH_TOKEN or ~/.ray/auth_token; Ray creates it).",
+    )
     ray_num_cpus: int = Field(2, ge=1, description="CPUs the local Ray head offers.")
 
     # -- calorie API ------------------------------------------------------------------------

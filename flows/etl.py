@@ -24,7 +24,7 @@ from prefect_ray import RayTaskRunner
 
 from fitray.batch import steps
 from fitray.batch.pipeline import BatchSummary
-from fitray.compute import ray_init_kwargs
+from fitray.compute import prepare_driver_env, ray_init_kwargs
 from fitray.config import Settings, get_settings
 from fitray.exceptions import ConfigError
 from fitray.stack.prefect import prefect_env
@@ -168,6 +168,7 @@ def run_batch_flow(backend: str | None = None, overrides: dict[str, Any] | None 
     from prefect.settings import PREFECT_API_URL, temporary_settings
 
     settings = get_settings()
+    prepare_driver_env(settings)  # RayTaskRunner calls ray.init in this process
     for name, value in prefect_env(settings.prefect_api_url).items():
         os.environ.setdefault(name, value)
     with temporary_settings(updates={PREFECT_API_URL: settings.prefect_api_url}):

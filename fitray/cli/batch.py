@@ -88,8 +88,10 @@ def _run_flow(warehouse: str | None, show: Any) -> dict[str, Any]:
 def _serve(warehouse: str | None, interval_s: int) -> None:
     from prefect.settings import PREFECT_API_URL, temporary_settings
 
+    from fitray.compute import prepare_driver_env
     from flows.etl import FLOW_NAME, batch_etl
 
+    prepare_driver_env(get_settings())  # served runs call ray.init in this process
     name = f"{FLOW_NAME}-every-{interval_s}s"
     err_console.print(f"serving deployment {name!r}; Ctrl-C stops it")
     with temporary_settings(updates={PREFECT_API_URL: get_settings().prefect_api_url}):

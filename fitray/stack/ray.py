@@ -2,20 +2,30 @@
 
 Blocking keeps the head a child of ours, so stopping its process group stops raylet, GCS and
 dashboard together and leaves other Ray instances on the machine alone.
+
+Authentication is explicit: Ray 2.60 turns token auth on for a head whenever a token file
+(``~/.ray/auth_token``) happens to exist — any earlier local ``ray.init()`` writes one — so
+the same command gave an open head on one run and a locked one on the next. We start the
+head with ``RAY_AUTH_MODE`` from ``FITRAY_RAY_AUTH_MODE`` (token by default; Ray creates the
+token if missing), fitray's drivers join in the same mode (:mod:`fitray.compute`), and the
+health check sends the token as a bearer token.
 """
 
 from __future__ import annotations
 
 import json
+import os
 import shutil
+import subprocess
 import sys
 import urllib.request
 from pathlib import Path
+from typing import Any
 
 from fitray.stack.base import Service
 from fitray.stack.exceptions import StackError
 
-__all__ = ["RayHeadService"]
+__all__ = ["RayHeadService", "ray_auth_token"]
 
 
 class RayHeadService(Service):
@@ -30,6 +40,17 @@ class RayHeadService(Service):
     @property
     def where(self) -> str:
         return f"{self.settings.ray_address} (dashboard {self.settings.ray_dashboard_url})"
+
+    def install(self) -> None:
+        """A token head needs a token before it starts (``ray start`` will not create one)."""
+        if self.settings.ray_auth_mode == "token" and ray_auth_token() is None:
+            ray = shutil.which("ray", path=str(Path(sys.executable).parent)) or "ray"
+            # prints the token: keep it out of our logs
+            subprocess.run([ray, "get-auth-token", "--generate"], stdout=subprocess.DEVNULL,
+                           stderr=subprocess.DEVNULL, check=False, timeout=60)  # fmt: skip
+            if ray_auth_token() is None:
+                raise StackError("could not create a Ray auth token (`ray get-auth-token "
+                                 "--generate`); or set FITRAY_RAY_AUTH_MODE=disabled")  # fmt: skip
 
     def start(self) -> None:
         ray = shutil.which("ray", path=str(Path(sys.executable).parent)) or "ray"
@@ -48,18 +69,14 @@ class RayHeadService(Service):
                 f"--dashboard-port={s.ray_dashboard_port}",
                 "--disable-usage-stats",
             ],
-            env={"RAY_USAGE_STATS_ENABLED": "0"},
+            env={"RAY_USAGE_STATS_ENABLED": "0", "RAY_AUTH_MODE": s.ray_auth_mode},
         )
 
     def check(self) -> str:
         url = f"{self.settings.ray_dashboard_url}/api/version"
         try:
-            with urllib.request.urlopen(url, timeout=3) as response:
-                version = json.load(response)
-            with urllib.request.urlopen(
-                f"{self.settings.ray_dashboard_url}/nodes?view=summary", timeout=5
-            ) as response:
-                nodes = json.load(response)
+            version = _get_json(url, timeout_s=3)
+            nodes = _get_json(f"{self.settings.ray_dashboard_url}/nodes?view=summary", timeout_s=5)
         except (OSError, ValueError) as exc:
             raise StackError(f"Ray dashboard at {url} not reachable: {exc}") from None
         alive = [
@@ -70,3 +87,22 @@ class RayHeadService(Service):
         if not alive:
             raise StackError("Ray dashboard answers but reports no live node")
         return f"dashboard API ok (Ray {version.get('ray_version')}, {len(alive)} node(s) alive)"
+
+
+def ray_auth_token() -> str | None:
+    """The token Ray's own clients would send: ``RAY_AUTH_TOKEN``, its path, or the default."""
+    if token := os.environ.get("RAY_AUTH_TOKEN"):
+        return token.strip()
+    path = Path(os.environ.get("RAY_AUTH_TOKEN_PATH") or Path.home() / ".ray" / "auth_token")
+    try:
+        return path.read_text().strip() or None
+    except OSError:
+        return None
+
+
+def _get_json(url: str, *, timeout_s: float) -> Any:
+    request = urllib.request.Request(url)
+    if token := ray_auth_token():
+        request.add_header("Authorization", f"Bearer {token}")
+    with urllib.request.urlopen(request, timeout=timeout_s) as response:
+        return json.load(response)

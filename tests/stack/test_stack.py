@@ -143,3 +143,21 @@ def test_cli_unknown_service_is_one_line_without_traceback() -> None:
     assert result.returncode == 1
     assert "unknown service(s) zookeeper" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_token_head_gets_a_token_before_it_starts_and_never_logs_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from fitray.stack.ray import RayHeadService, ray_auth_token
+
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    monkeypatch.delenv("RAY_AUTH_TOKEN", raising=False)
+    monkeypatch.delenv("RAY_AUTH_TOKEN_PATH", raising=False)
+    assert ray_auth_token() is None
+    service = RayHeadService(isolated_settings(tmp_path))
+    service.install()
+    token = ray_auth_token()
+    assert token and len(token) >= 32
+    assert (tmp_path / "home" / ".ray" / "auth_token").exists()
+    logs = "".join(p.read_text() for p in (tmp_path / "stack").rglob("*.log"))
+    assert token not in logs
