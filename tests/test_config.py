@@ -61,31 +61,28 @@ def test_invalid_value_names_the_variable(monkeypatch: pytest.MonkeyPatch) -> No
         get_settings.cache_clear()
 
 
-def test_cli_config_shows_settings_without_secrets() -> None:
-    env = {"FITRAY_POSTGRES_PASSWORD": "pg-hunter2", "PATH": "/usr/bin:/bin", "HOME": "/tmp"}
-    result = subprocess.run(
+def fitray_config(**env: str) -> subprocess.CompletedProcess[str]:
+    """`fitray config` in a clean environment holding only ``env`` (no .env is read from /tmp)."""
+    return subprocess.run(
         [sys.executable, "-m", "fitray", "config"],
         capture_output=True,
         text=True,
-        env=env,
+        env={"PATH": "/usr/bin:/bin", "HOME": "/tmp", **env},
+        cwd="/tmp",
         check=False,
         timeout=60,
     )
+
+
+def test_cli_config_shows_settings_without_secrets() -> None:
+    result = fitray_config(FITRAY_POSTGRES_PASSWORD="pg-hunter2")
     assert result.returncode == 0, result.stderr
     assert "FITRAY_POSTGRES_PASSWORD" in result.stdout
     assert "hunter2" not in result.stdout + result.stderr
 
 
 def test_cli_bad_setting_is_one_line() -> None:
-    env = {"FITRAY_KAFKA_PARTITIONS": "many", "PATH": "/usr/bin:/bin", "HOME": "/tmp"}
-    result = subprocess.run(
-        [sys.executable, "-m", "fitray", "config"],
-        capture_output=True,
-        text=True,
-        env=env,
-        check=False,
-        timeout=60,
-    )
+    result = fitray_config(FITRAY_KAFKA_PARTITIONS="many")
     assert result.returncode == 1
     assert "invalid setting FITRAY_KAFKA_PARTITIONS" in result.stderr
     assert "Traceback" not in result.stderr
