@@ -31,7 +31,7 @@ def ray_init_kwargs(settings: Settings) -> dict[str, Any]:
 
 def prepare_driver_env(settings: Settings) -> None:
     """Set this process's Ray auth mode before any ``ray.init``; a user's RAY_AUTH_MODE wins."""
-    from ray._raylet import Config
+    from ray._raylet import Config  # type: ignore[attr-defined]  # compiled, no stubs
 
     os.environ.setdefault("RAY_AUTH_MODE", settings.ray_auth_mode)
     Config.initialize("")  # Ray caches its config at import: re-read, as Ray's token setup does
