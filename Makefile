@@ -41,6 +41,7 @@ stack-down:
 lint: setup
 	$(BIN)/ruff check fitray services flows tests bench
 	$(BIN)/ruff format --check fitray services flows tests bench
+	$(BIN)/mypy fitray services flows
 
 clean: stack-down
 	rm -rf .stack $(VENV)
