@@ -72,6 +72,11 @@ class RayHeadService(Service):
             env={"RAY_USAGE_STATS_ENABLED": "0", "RAY_AUTH_MODE": s.ray_auth_mode},
         )
 
+    def stop(self) -> bool:
+        # SIGTERM reaches raylet, GCS and dashboard through the process group and they exit at
+        # once; the blocking `ray start` itself never exits on it, so SIGKILL it soon after.
+        return self.files.stop(timeout_s=5.0)
+
     def check(self) -> str:
         url = f"{self.settings.ray_dashboard_url}/api/version"
         try:
