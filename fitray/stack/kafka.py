@@ -18,7 +18,7 @@ from fitray.stack.base import Service
 from fitray.stack.exceptions import StackError
 from fitray.stack.process import require_tool, run_checked
 
-__all__ = ["KafkaService", "ensure_topics"]
+__all__ = ["KafkaService", "ensure_topics", "new_cluster_id"]
 
 HEALTH_TOPIC = "_fitray_health"
 
@@ -82,7 +82,7 @@ class KafkaService(Service):
             classpath,
         ]
         if not (self.data_dir / "logs" / "meta.properties").exists():
-            cluster_id = base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
+            cluster_id = new_cluster_id()
             run_checked(
                 [*jvm, "kafka.tools.StorageTool", "format", "-t", cluster_id, "-c", str(config)],
                 what="formatting Kafka storage",
@@ -173,6 +173,15 @@ class KafkaService(Service):
         finally:
             consumer.close()
         raise StackError("Kafka accepted a message but it could not be consumed back within 10s")
+
+
+def new_cluster_id() -> str:
+    """A KRaft cluster id: 16 random bytes, URL-safe base64. Like Kafka's own ``Uuid``, never
+    one that starts with '-', which the storage tool's argument parser takes for an option."""
+    while True:
+        cluster_id = base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
+        if not cluster_id.startswith("-"):
+            return cluster_id
 
 
 def ensure_topics(bootstrap: str, topics: list[str], *, partitions: int) -> list[str]:

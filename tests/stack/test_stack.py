@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import socket
 import stat
 import subprocess
@@ -13,7 +14,7 @@ import pytest
 from fitray.config import Settings
 from fitray.stack import Stack, StackError
 from fitray.stack.ferretdb import FerretDBService
-from fitray.stack.kafka import KafkaService
+from fitray.stack.kafka import KafkaService, new_cluster_id
 from fitray.stack.process import port_in_use, wait_until
 
 PROOFS = {
@@ -161,3 +162,10 @@ def test_token_head_gets_a_token_before_it_starts_and_never_logs_it(
     assert (tmp_path / "home" / ".ray" / "auth_token").exists()
     logs = "".join(p.read_text() for p in (tmp_path / "stack").rglob("*.log"))
     assert token not in logs
+
+
+def test_kafka_cluster_ids_never_look_like_an_option() -> None:
+    # one id in 64 used to start with '-', and the storage tool then refused to format
+    for cluster_id in (new_cluster_id() for _ in range(2000)):
+        assert not cluster_id.startswith("-")
+        assert len(base64.urlsafe_b64decode(cluster_id + "==")) == 16
