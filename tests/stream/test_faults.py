@@ -47,7 +47,8 @@ def test_enrichment_and_consumer_actors_killed_mid_run(stream_env: StreamEnv) ->
 
     summary = pipeline.run(kill_some)
 
-    assert killed == ["enricher", "consumer"]
+    # Either may come first: a consumer can store a batch before its produce report arrives.
+    assert sorted(killed) == ["consumer", "enricher"]
     assert summary.generated == count and summary.lag == 0
     assert_exactly_once(stream_env, expected_ids(21, count))
 
