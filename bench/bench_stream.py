@@ -146,17 +146,23 @@ def fitray_consumers(settings: Any, args: argparse.Namespace, env: dict[str, str
     return elapsed
 
 
-def original_consumer(settings: Any, count: int, env: dict[str, str], mongo: Any) -> float:
-    """The original: one message at a time, insert_one, then a synchronous commit."""
+def subscribed_consumer(settings: Any, group: str, topic: str) -> Consumer:
+    """A manual-commit consumer reading ``topic`` from the start, as both baselines need."""
     consumer = Consumer(
         {
             "bootstrap.servers": settings.kafka_bootstrap_servers,
-            "group.id": env["group"] + "-orig",
+            "group.id": group,
             "auto.offset.reset": "earliest",
             "enable.auto.commit": False,
         }
     )
-    consumer.subscribe([env["topic"]])
+    consumer.subscribe([topic])
+    return consumer
+
+
+def original_consumer(settings: Any, count: int, env: dict[str, str], mongo: Any) -> float:
+    """The original: one message at a time, insert_one, then a synchronous commit."""
+    consumer = subscribed_consumer(settings, env["group"] + "-orig", env["topic"])
     collection = mongo[env["db3"]]["exercises_calories"]
     done, started = 0, None
     while done < count:
@@ -186,15 +192,7 @@ def raw_bulk_insert(messages: list[tuple[bytes, bytes]], env: dict[str, str], mo
 
 
 def raw_consume(settings: Any, count: int, env: dict[str, str]) -> float:
-    consumer = Consumer(
-        {
-            "bootstrap.servers": settings.kafka_bootstrap_servers,
-            "group.id": env["group"] + "-raw",
-            "auto.offset.reset": "earliest",
-            "enable.auto.commit": False,
-        }
-    )
-    consumer.subscribe([env["topic"]])
+    consumer = subscribed_consumer(settings, env["group"] + "-raw", env["topic"])
     got, started = 0, None
     while got < count:
         batch = consumer.consume(1000, 1.0)
