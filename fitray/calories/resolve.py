@@ -3,17 +3,16 @@
 The calorie API matches ``activity`` as a case-insensitive substring, so a vague name returns
 several activities. :class:`ActivityResolver` therefore always answers a *full* table name;
 the client picks the API element whose name equals it case-insensitively. Three methods,
-tried in order for a title:
+tried in order for a title; the first two depend on the mapping value only through
+:func:`~fitray.calories.normalise.trim_value`, so "X", "X." and "X…" resolve alike:
 
 ``exact``
-    the mapping value equals a table name, case-insensitive and whitespace-trimmed.
+    the mapping value is a table name, up to case, spacing, unicode form, quotes and
+    punctuation at its ends (their :func:`~fitray.calories.normalise.activity_key` agree).
 ``normalised``
-    for each candidate answer (the value, then what a sentence answer quotes, see
-    :func:`~fitray.calories.normalise.answer_candidates`), in turn: its key equals a table
-    name's key; its loose key (alphanumerics only) equals one; its key is a substring of
-    table names' keys (as the API would match); its loose key is a substring. When several
-    names match, the rule is: names that *start* with the candidate first, then the
-    shortest, then table order. Substrings need at least ``MIN_SUBSTRING_CHARS`` characters.
+    the value means a table name by the rules of :mod:`fitray.calories.match`: loose
+    equality, what a sentence quotes, a part of a name, or a member of an activity family
+    the value names or mentions (``Resolution.family`` then says which).
 ``fallback``
     the mapping says nothing usable (absent, empty, or names no activity) but the title is
     in the exercise CSV: the first rule of ``FALLBACK_RULES`` matching its Type, Equipment
@@ -31,7 +30,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import get_args
 
-from fitray.calories.normalise import activity_key, answer_candidates, loose_key, title_key
+from fitray.calories.match import MIN_SUBSTRING_CHARS, ActivityMatcher
+from fitray.calories.normalise import title_key, trim_value
 from fitray.calories.table import ActivityTable, load_activity_table
 from fitray.exceptions import TerminalError
 from fitray.schema import ResolutionMethod
@@ -51,8 +51,6 @@ __all__ = [
     "load_mapping",
 ]
 
-MIN_SUBSTRING_CHARS = 3
-
 
 @dataclass(frozen=True)
 class Resolution:
@@ -60,6 +58,7 @@ class Resolution:
     activity: str  # always a full name from the calorie table
     method: ResolutionMethod
     detail: str  # why, for humans: the mapping value and the rule applied
+    family: str | None = None  # the activity family a normalised match chose within
 
 
 @dataclass(frozen=True)
@@ -133,10 +132,8 @@ class ActivityResolver:
         exercises: Mapping[str, ExerciseProfile],
         rules: tuple[FallbackRule, ...] = FALLBACK_RULES,
     ) -> None:
-        self._names = table.names
-        self._by_name = set(self._names)
-        self._by_lower = {name.strip().casefold(): name for name in reversed(self._names)}
-        self._keys = [(activity_key(name), loose_key(name), name) for name in self._names]
+        self._by_name = set(table.names)
+        self._matcher = ActivityMatcher(table)
         # Titles that differ only in case or spacing: the first one wins, in both inputs.
         self._mapping: dict[str, tuple[str, str | None]] = {}
         for title, value in mapping.items():
@@ -163,6 +160,10 @@ class ActivityResolver:
         """Distinct titles of the exercise CSV, in file order."""
         return [profile.title for profile in self._exercises.values()]
 
+    def mapping_value(self, title: str) -> str | None:
+        """The mapping's value for ``title`` as written (None if absent or not text)."""
+        return self._mapping.get(title_key(title), (None, None))[1]
+
     def resolve(self, title: str) -> Resolution:
         key = title_key(title)
         if not key:
@@ -175,13 +176,13 @@ class ActivityResolver:
         mapped_title, value = self._mapping.get(key, (None, None))
         profile = self._exercises.get(key)
         canonical = profile.title if profile else mapped_title or title.strip()
-        if value is not None and value.strip():
-            exact = self._by_lower.get(value.strip().casefold())
-            if exact:
-                return Resolution(canonical, exact, "exact", f"mapping value {value!r}")
-            matched = self._match(value)
-            if matched:
-                return Resolution(canonical, matched[0], "normalised", matched[1])
+        if value is not None and trim_value(value):
+            match = self._matcher.match(value)
+            if match and match.exact:
+                return Resolution(canonical, match.activity, "exact", f"mapping value {value!r}")
+            if match:
+                detail = f"mapping value {value!r}: {match.how}"
+                return Resolution(canonical, match.activity, "normalised", detail, match.family)
             why = f"mapping value {value!r} names no activity in the calorie table"
         elif mapped_title is not None:
             why = "mapping value is empty"
@@ -191,27 +192,6 @@ class ActivityResolver:
             raise UnresolvedActivity(title, f"{why}, and it is not in the exercise CSV")
         return self._fallback(canonical, profile, why)
 
-    def _match(self, value: str) -> tuple[str, str] | None:
-        for candidate in answer_candidates(value):
-            key, loose = activity_key(candidate), loose_key(candidate)
-            tiers = (
-                ("equals", [n for k, _, n in self._keys if k == key]),
-                ("equals (punctuation ignored)", [n for _, lk, n in self._keys if lk == loose]),
-                ("is part of", self._containing(key, 0)),
-                ("is part of (punctuation ignored)", self._containing(loose, 1)),
-            )
-            for how, names in tiers:
-                if names:
-                    best = _best(names, key)
-                    note = f" (best of {len(names)})" if len(names) > 1 else ""
-                    return best, f"mapping value {value!r}: {candidate.strip()!r} {how}{note}"
-        return None
-
-    def _containing(self, needle: str, field: int) -> list[str]:
-        if len(needle) < MIN_SUBSTRING_CHARS:
-            return []
-        return [entry[2] for entry in self._keys if needle in entry[field]]
-
     def _fallback(self, title: str, profile: ExerciseProfile, why: str) -> Resolution:
         for rule in self._rules:
             if rule.activity in self._by_name and rule.matches(profile):
@@ -219,12 +199,6 @@ class ActivityResolver:
                 detail = f"{why}; fallback on {fields} Level={profile.level!r}"
                 return Resolution(title, rule.activity, "fallback", detail)
         raise UnresolvedActivity(title, f"{why}, and no fallback rule fits it and the table")
-
-
-def _best(names: list[str], key: str) -> str:
-    """Several names match: those starting with the candidate, then shortest, then first."""
-    order = {name: i for i, name in enumerate(names)}
-    return min(names, key=lambda n: (not activity_key(n).startswith(key), len(n), order[n]))
 
 
 @dataclass(frozen=True)

@@ -56,9 +56,9 @@ def test_real_data_all_resolve(runner: CliRunner) -> None:
     result = runner.invoke(app, ["check", *REAL])
     assert result.exit_code == 0, result.output
     for label, count in [
-        ("resolved exactly", 2653),
-        ("resolved by normalisation", 243),
-        ("resolved by fallback", 13),
+        ("resolved exactly", 2680),
+        ("resolved by normalisation", 220),
+        ("resolved by fallback", 9),
         ("unresolved", 0),
         ("total (distinct titles)", 2909),
     ]:
@@ -70,7 +70,7 @@ def test_real_data_json(runner: CliRunner) -> None:
     result = runner.invoke(app, ["check", *REAL, "--json", "--show", "all"])
     assert result.exit_code == 0, result.output
     report = json.loads(result.output)
-    assert report["counts"] == {"exact": 2653, "normalised": 243, "fallback": 13, "unresolved": 0}
+    assert report["counts"] == {"exact": 2680, "normalised": 220, "fallback": 9, "unresolved": 0}
     assert report["total"] == len(report["titles"]) == 2909
     methods = {row["method"] for row in report["titles"]}
     assert methods == {"exact", "normalised", "fallback"}
