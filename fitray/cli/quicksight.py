@@ -130,7 +130,7 @@ def validate(definitions: Definitions = DEFAULT_DIRECTORY) -> None:
     plan = build_plan(load_definitions(EXAMPLE, definitions), EXAMPLE, credentials)
     problems = check_plan(plan)
     for problem in problems:
-        console.print(f"[red]✗[/red] {problem}", highlight=False)
+        console.print(f"[red]✗[/red] {problem}", highlight=False, soft_wrap=True)
     if problems:
         err_console.print(f"{len(problems)} problem(s) in {definitions}", style="red")
         raise typer.Exit(1)
@@ -159,4 +159,4 @@ def _render(result: ApplyResult) -> None:
     console.print(table)
     console.print(f"dashboard version {result.dashboard_version} published")
     if result.dashboard_url:
-        console.print(f"open: {result.dashboard_url}", highlight=False)
+        console.out(f"open: {result.dashboard_url}")  # never wrapped: it must stay clickable
