@@ -71,10 +71,11 @@ class Applier:
         self._report = report or (lambda _line: None)
 
     def run(self) -> ApplyResult:
-        result = ApplyResult()
+        result, version = ApplyResult(), 0
         with scrubbed_logs(self._secrets):
             for resource in self._plan.resources:
-                outcome, version = self._apply(resource)
+                outcome, made = self._apply(resource)
+                version = made or version  # only the dashboard makes a version
                 result.outcomes.append(outcome)
                 self._report(f"{outcome.label} {outcome.resource_id}: {outcome.action}")
             self._call(self._plan.publish(version))
