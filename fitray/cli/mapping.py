@@ -2,20 +2,23 @@
 
 ``fitray mapping check`` resolves every distinct title of the exercise CSV and exits 0 when
 all resolve (exactly, by normalisation or by fallback), 1 when any stays unresolved, so CI
-can gate a new mapping or dataset on it. Bad files raise a one-line ``TerminalError``.
+can gate a new mapping or dataset on it. The guesses worth a person's look (fallbacks, and
+members picked within an activity family) are listed with the mapping value next to the
+chosen activity. Bad files raise a one-line ``TerminalError``.
 """
 
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, TypedDict
 
 import typer
 from rich.table import Table
 
-from fitray.calories.resolve import ActivityResolver, MappingReport, check_mapping
+from fitray.calories.resolve import ActivityResolver, MappingReport, Resolution, check_mapping
 from fitray.cli._console import console, err_console
 from fitray.config import get_settings
 
@@ -32,8 +35,20 @@ class Show(StrEnum):
 
     none = "none"
     fallback = "fallback"  # fallback and unresolved titles: the ones worth a look
+    family = "family"  # normalised matches that picked a member of an activity family
     unresolved = "unresolved"
     all = "all"
+
+
+class _Row(TypedDict):
+    """One listed title; ``--json`` prints these as they are."""
+
+    title: str
+    method: str  # exact | normalised | fallback | unresolved
+    mapping_value: str | None  # as written in the mapping; None when the title has none
+    activity: str  # empty when unresolved
+    family: str | None  # the activity family a normalised match picked within
+    detail: str
 
 
 @app.callback()
@@ -44,6 +59,7 @@ def _group() -> None:
 _SHOWN: dict[Show, tuple[str, ...]] = {
     Show.none: (),
     Show.fallback: ("fallback", "unresolved"),
+    Show.family: ("family",),
     Show.unresolved: ("unresolved",),
     Show.all: ("exact", "normalised", "fallback", "unresolved"),
 }
@@ -69,7 +85,12 @@ def check(
         typer.Option(help="Calorie table CSV (default: FITRAY_DATA_DIR/activities.csv)."),
     ] = None,
     show: Annotated[
-        Show, typer.Option(help="Titles to list: 'fallback' lists fallback and unresolved ones.")
+        Show,
+        typer.Option(
+            help="Titles to list, each with its mapping value and activity: 'fallback' lists "
+            "fallback and unresolved titles, 'family' the normalised ones resolved within an "
+            "activity family (running, boxing...), 'all' every title."
+        ),
     ] = Show.fallback,
     as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
 ) -> None:
@@ -81,7 +102,7 @@ def check(
         activities or settings.data_dir / "activities.csv",
     )
     report = check_mapping(resolver, resolver.exercise_titles)
-    rows = _rows(report, _SHOWN[show])
+    rows = _rows(report, _SHOWN[show], resolver.mapping_value)
     if as_json:
         console.out(json.dumps(_as_json(report, rows), indent=2, ensure_ascii=False))
     else:
@@ -91,33 +112,77 @@ def check(
         raise typer.Exit(1)
 
 
-def _rows(report: MappingReport, shown: tuple[str, ...]) -> list[dict[str, str]]:
-    rows = [
-        {"title": r.title, "method": r.method, "activity": r.activity, "detail": r.detail}
-        for r in report.resolutions
-        if r.method in shown
-    ]
+def _rows(
+    report: MappingReport, shown: tuple[str, ...], value_of: Callable[[str], str | None]
+) -> list[_Row]:
+    rows = [_row(r, value_of(r.title)) for r in report.resolutions if _listed(r, shown)]
     if "unresolved" in shown:
         rows += [
-            {"title": title, "method": "unresolved", "activity": "", "detail": reason}
+            {
+                "title": title,
+                "method": "unresolved",
+                "mapping_value": value_of(title),
+                "activity": "",
+                "family": None,
+                "detail": reason,
+            }
             for title, reason in report.unresolved
         ]
     return rows
 
 
-def _as_json(report: MappingReport, rows: list[dict[str, str]]) -> dict[str, Any]:
-    return {"total": report.total, "counts": report.counts, "titles": rows}
+def _listed(resolution: Resolution, shown: tuple[str, ...]) -> bool:
+    return resolution.method in shown or ("family" in shown and resolution.family is not None)
 
 
-def _print(report: MappingReport, rows: list[dict[str, str]]) -> None:
+def _row(resolution: Resolution, value: str | None) -> _Row:
+    return {
+        "title": resolution.title,
+        "method": resolution.method,
+        "mapping_value": value,
+        "activity": resolution.activity,
+        "family": resolution.family,
+        "detail": resolution.detail,
+    }
+
+
+def _family_count(report: MappingReport) -> int:
+    return sum(r.family is not None for r in report.resolutions)
+
+
+def _as_json(report: MappingReport, rows: list[_Row]) -> dict[str, Any]:
+    return {
+        "total": report.total,
+        "counts": report.counts,
+        "family_matches": _family_count(report),
+        "titles": rows,
+    }
+
+
+def _print(report: MappingReport, rows: list[_Row]) -> None:
     counts = Table("resolution", "titles", title="exercise title -> calorie activity")
     for method, count in report.counts.items():
         style = "red" if method == "unresolved" and count else None
         counts.add_row(_LABELS[method], str(count), style=style)
+        if method == "normalised":
+            counts.add_row("  of which within an activity family", str(_family_count(report)))
     counts.add_row("total (distinct titles)", str(report.total), style="bold")
     console.print(counts)
     if rows:
-        listing = Table("title", "method", "activity", "why")
+        listing = Table("title", "method", "mapping value", "activity", "why")
         for row in rows:
-            listing.add_row(row["title"], row["method"], row["activity"], row["detail"])
+            method = f"{row['method']} (family {row['family']})" if row["family"] else row["method"]
+            value = row["mapping_value"]
+            shown = "(none)" if value is None else repr(value)
+            listing.add_row(
+                row["title"], method, shown, row["activity"], _why(row["detail"], value)
+            )
         console.print(listing)
+
+
+def _why(detail: str, value: str | None) -> str:
+    """The detail without the mapping value it starts with: the table shows it already."""
+    prefix = f"mapping value {value!r}"
+    if value is not None and detail.startswith(prefix):
+        return detail.removeprefix(prefix).removeprefix(":").strip()
+    return detail

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from fitray.cli.mapping import app
+from fitray.cli.mapping import Show, app
 from fitray.exceptions import TerminalError
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -52,28 +52,95 @@ def small(tmp_path: Path) -> list[str]:
     ]
 
 
-def test_real_data_all_resolve(runner: CliRunner) -> None:
+REAL_COUNTS = {"exact": 2680, "normalised": 220, "fallback": 9, "unresolved": 0}
+REAL_FAMILY_MATCHES = 41
+
+
+def _line_with(output: str, *parts: str) -> str | None:
+    return next((line for line in output.splitlines() if all(p in line for p in parts)), None)
+
+
+def test_real_data_all_resolve(runner: CliRunner, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("COLUMNS", "250")  # one table row per line
     result = runner.invoke(app, ["check", *REAL])
     assert result.exit_code == 0, result.output
     for label, count in [
-        ("resolved exactly", 2680),
-        ("resolved by normalisation", 220),
-        ("resolved by fallback", 9),
+        ("resolved exactly", REAL_COUNTS["exact"]),
+        ("resolved by normalisation", REAL_COUNTS["normalised"]),
+        ("of which within an activity family", REAL_FAMILY_MATCHES),
+        ("resolved by fallback", REAL_COUNTS["fallback"]),
         ("unresolved", 0),
         ("total (distinct titles)", 2909),
     ]:
-        assert any(label in line and str(count) in line for line in result.output.splitlines())
-    assert "Two-way swing" in result.output  # a fallback title, listed by default
+        assert _line_with(result.output, label, f" {count} "), label
+    # A fallback, listed by default: the mapping value next to the activity chosen for it.
+    assert _line_with(result.output, "mapping value", "activity")
+    row = _line_with(result.output, "Two-way swing")
+    assert row is not None
+    assert row.index("'Kettlebell training'") < row.index("Weight lifting, light workout")
+    assert "fallback on Type='Strength'" in row
+    assert "Muscle Beach Sprint" not in result.output  # a family match: --show family
 
 
 def test_real_data_json(runner: CliRunner) -> None:
     result = runner.invoke(app, ["check", *REAL, "--json", "--show", "all"])
     assert result.exit_code == 0, result.output
     report = json.loads(result.output)
-    assert report["counts"] == {"exact": 2680, "normalised": 220, "fallback": 9, "unresolved": 0}
+    assert report["counts"] == REAL_COUNTS
+    assert report["family_matches"] == REAL_FAMILY_MATCHES
     assert report["total"] == len(report["titles"]) == 2909
     methods = {row["method"] for row in report["titles"]}
     assert methods == {"exact", "normalised", "fallback"}
+    rows = {row["title"]: row for row in report["titles"]}
+    assert rows["Two-way swing"] == {
+        "title": "Two-way swing",
+        "method": "fallback",
+        "mapping_value": "Kettlebell training",
+        "activity": "Weight lifting, light workout",
+        "family": None,
+        "detail": "mapping value 'Kettlebell training' names no activity in the calorie table; "
+        "fallback on Type='Strength' Equipment='Kettlebells' Level='Intermediate'",
+    }
+    assert (
+        rows["Rope Crunch"]["mapping_value"]
+        == "Calisthenics, vigorous, pushups, situps\u2026\u3002"
+    )
+    assert rows["Rope Crunch"]["method"] == "exact"
+
+
+def test_show_fallback_json_lists_every_fallback_with_its_value(runner: CliRunner) -> None:
+    result = runner.invoke(app, ["check", *REAL, "--json"])
+    assert result.exit_code == 0, result.output
+    rows = json.loads(result.output)["titles"]
+    assert len(rows) == REAL_COUNTS["fallback"]
+    assert all(row["method"] == "fallback" and row["mapping_value"] for row in rows)
+    values = {row["title"]: row["mapping_value"] for row in rows}
+    assert values["Car driver"] == "Driving, passenger car"
+    assert values["Holman Weighted Narrow-Mid-Wide Hop"] == "Plyometrics."
+
+
+def test_show_family_lists_the_family_matches(
+    runner: CliRunner, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    as_json = runner.invoke(app, ["check", *REAL, "--json", "--show", "family"])
+    assert as_json.exit_code == 0, as_json.output
+    rows = {row["title"]: row for row in json.loads(as_json.output)["titles"]}
+    assert len(rows) == REAL_FAMILY_MATCHES
+    assert all(row["method"] == "normalised" and row["family"] for row in rows.values())
+    sprint = rows["Muscle Beach Sprint"]
+    assert (sprint["mapping_value"], sprint["activity"], sprint["family"]) == (
+        "Running, sprinting",
+        "Running, general",
+        "running",
+    )
+    assert "family running" in sprint["detail"]
+    monkeypatch.setenv("COLUMNS", "250")
+    table = runner.invoke(app, ["check", *REAL, "--show", "family"])
+    row = _line_with(table.output, "Dumbbell shadow boxing")
+    assert row is not None
+    assert "normalised (family boxing)" in row
+    assert row.index("'Boxing, shadow boxing'") < row.index("Boxing, sparring")
+    assert "Two-way swing" not in table.output  # fallbacks are not family matches
 
 
 def test_defaults_come_from_settings(runner: CliRunner) -> None:
@@ -110,6 +177,7 @@ def test_unresolved_titles_fail_the_check(
     report = json.loads(as_json.stdout)
     assert report["counts"]["unresolved"] == 1
     assert report["titles"][0]["method"] == "unresolved"
+    assert report["titles"][0]["mapping_value"] == "Plyometrics"
 
 
 @pytest.mark.parametrize("show", ["none", "unresolved"])
@@ -140,3 +208,6 @@ def test_help(runner: CliRunner) -> None:
     assert result.exit_code == 0
     assert "--show" in result.output
     assert "--json" in result.output
+    for choice in Show:
+        assert choice.value in result.output
+    assert "activity family" in result.output
