@@ -199,17 +199,20 @@ class ActivityMatcher:
         wanted = set(words) - _STOP_WORDS - {family}
         shared = {m: sorted(wanted & set(key_words(m))) for m in members}
         most = max(len(found) for found in shared.values())
-        pool = [m for m in members if len(shared[m]) == most]
-        sharing = f"shares {', '.join(map(repr, shared[pool[0]]))}" if most else ""
+        member, why = self._default([m for m in members if len(shared[m]) == most])
+        return member, _join(f"shares {', '.join(map(repr, shared[member]))}" if most else "", why)
+
+    def _default(self, pool: list[str]) -> tuple[str, str]:
+        """Of members equally close to the value: general, moderate, the middle by kcal."""
         if len(pool) == 1:
-            return pool[0], sharing
+            return pool[0], ""
         for marker in ("general", "moderate"):
             marked = [m for m in pool if marker in key_words(m)]
             if marked:
-                return marked[0], _join(sharing, f"its {marker} entry")
+                return marked[0], f"its {marker} entry"
         ranked = sorted(pool, key=self._kcal.__getitem__)  # stable: table order on ties
         middle = "middle" if len(ranked) % 2 else "lower middle"
-        return ranked[(len(ranked) - 1) // 2], _join(sharing, f"{middle} of {len(pool)} by kcal")
+        return ranked[(len(ranked) - 1) // 2], f"{middle} of {len(ranked)} by kcal"
 
 
 def _best(names: list[str], key: str) -> str:
@@ -219,4 +222,4 @@ def _best(names: list[str], key: str) -> str:
 
 
 def _join(first: str, second: str) -> str:
-    return f"{first}; {second}" if first else second
+    return "; ".join(part for part in (first, second) if part)
