@@ -28,11 +28,11 @@ from confluent_kafka import Consumer, Producer
 from confluent_kafka.admin import AdminClient
 from pymongo import MongoClient
 
+from fitray.clients.kafka import ensure_topics, partition_lag
+from fitray.clients.ray import connect_ray
 from fitray.config import get_settings
 from fitray.schema import EnrichedWorkout, parse_enriched
-from fitray.stack.kafka import ensure_topics
-from fitray.stream.kafka import partition_lag
-from fitray.stream.pipeline import StreamOptions, StreamPipeline, connect_ray
+from fitray.stream.pipeline import StreamOptions, StreamPipeline
 from fitray.stream.sink import to_document
 from fitray.stream.source import WorkoutGenerator
 

@@ -9,18 +9,35 @@ from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal, get_args
 from urllib.parse import urlsplit, urlunsplit
 
 from pydantic import Field, SecretStr, ValidationError, field_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from fitray.exceptions import ConfigError
 
-__all__ = ["Settings", "get_settings", "redact_url", "split_host_port"]
+__all__ = [
+    "FAILPOINTS",
+    "WAREHOUSE_BACKENDS",
+    "Failpoint",
+    "Settings",
+    "WarehouseBackend",
+    "get_settings",
+    "redact_url",
+    "split_host_port",
+]
 
 ENV_PREFIX = "FITRAY_"
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+# The warehouses fitray loads into; every list of backends derives from this one.
+WarehouseBackend = Literal["duckdb", "postgres", "redshift"]
+WAREHOUSE_BACKENDS: tuple[WarehouseBackend, ...] = get_args(WarehouseBackend)
+
+# Named places where a drill makes fitray fail on purpose (see fitray.failpoints).
+Failpoint = Literal["warehouse.before_commit"]
+FAILPOINTS: tuple[Failpoint, ...] = get_args(Failpoint)
 
 
 class Settings(BaseSettings):
@@ -39,6 +56,12 @@ class Settings(BaseSettings):
         description="Downloads and builds kept across clones (Kafka jars, FerretDB binary).",
     )
     data_dir: Path = Field(PROJECT_ROOT / "data", description="Exercise CSV and calorie table.")
+    exercises_csv: Path | None = Field(
+        None, description="Exercise metadata CSV; empty means <data_dir>/megaGymDataset.csv."
+    )
+    activities_csv: Path | None = Field(
+        None, description="Calorie table CSV; empty means <data_dir>/activities.csv."
+    )
     mapping_path: Path = Field(
         PROJECT_ROOT / "mapping" / "mapping.json", description="Exercise title -> activity."
     )
@@ -136,7 +159,7 @@ class Settings(BaseSettings):
     )
 
     # -- batch ETL and warehouse ------------------------------------------------------------
-    warehouse_backend: Literal["duckdb", "postgres", "redshift"] = Field(
+    warehouse_backend: WarehouseBackend = Field(
         "duckdb", description="Warehouse the batch flow loads into (DuckDB file is embedded)."
     )
     duckdb_path: Path | None = Field(
@@ -228,11 +251,23 @@ class Settings(BaseSettings):
 
     # -- behaviour --------------------------------------------------------------------------
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    failpoints: Annotated[frozenset[Failpoint], NoDecode] = Field(
+        frozenset(),
+        description="Comma-separated failpoints that fire on purpose, for fault drills "
+        f"({', '.join(FAILPOINTS)}); empty in normal operation.",
+    )
 
-    @field_validator("s3_endpoint_url", mode="before")
+    @field_validator("s3_endpoint_url", "exercises_csv", "activities_csv", mode="before")
     @classmethod
     def _empty_is_none(cls, value: Any) -> Any:
         return None if value == "" else value
+
+    @field_validator("failpoints", mode="before")
+    @classmethod
+    def _comma_separated(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            return frozenset(name.strip() for name in value.split(",") if name.strip())
+        return value
 
     # -- derived views ----------------------------------------------------------------------
     @property
@@ -271,6 +306,14 @@ class Settings(BaseSettings):
             f"password={self.postgres_password.get_secret_value()} "
             f"dbname={self.postgres_database}"
         )
+
+    @property
+    def exercises_file(self) -> Path:
+        return self.exercises_csv or self.data_dir / "megaGymDataset.csv"
+
+    @property
+    def activities_file(self) -> Path:
+        return self.activities_csv or self.data_dir / "activities.csv"
 
     @property
     def duckdb_file(self) -> Path:

@@ -1,10 +1,16 @@
-"""The batch ETL as a Prefect flow whose tasks run on Ray (prefect-ray's RayTaskRunner).
+"""The batch ETL as a Prefect flow: the one definition of the batch's sequence.
 
-Steps keep the original's names: reference CSV, watermark, new documents, merge with CSV,
-derived metrics, load — plus stage and purge staged. Arrow tables travel through
-Ray's object store (``ray.put`` by the driver, task returns held by Ray), never through
-persisted Prefect results: result persistence and caching are off. The number of Ray tasks
-per step is bounded (``batch_max_tasks``), each over a large slice (``batch_rows``).
+Production runs its tasks on Ray (prefect-ray's ``RayTaskRunner``); ``fitray batch --local``
+runs the same flow with Prefect's thread-pool runner in one process. Steps keep the original's
+names -- reference CSV, watermark, new documents, merge with CSV, derived metrics, load -- plus
+stage and purge staged; merge, metrics and stage run as one task per slice (``transform``).
+Arrow tables travel through Ray's object store, never through persisted Prefect results
+(result persistence and caching are off). The number of slices is bounded (``batch_max_tasks``),
+each of about ``batch_rows`` rows.
+
+Settings reach the flow as the process environment plus ``overrides`` (non-secret fields only:
+flow parameters are visible in the Prefect UI); the task runner is built from the settings of
+the run, not of the import.
 """
 
 from __future__ import annotations
@@ -13,30 +19,32 @@ import os
 import time
 from collections.abc import Callable
 from contextvars import ContextVar
-from dataclasses import asdict
 from datetime import UTC, datetime
 from typing import Any
 
 import pyarrow as pa
-from prefect import flow, task
+from prefect import Flow, flow, task
 from prefect.cache_policies import NO_CACHE
+from prefect.context import FlowRunContext
+from prefect.task_runners import TaskRunner, ThreadPoolTaskRunner
 from prefect_ray import RayTaskRunner
 
 from fitray.batch import steps
-from fitray.batch.pipeline import BatchSummary
-from fitray.compute import prepare_driver_env, ray_init_kwargs
-from fitray.config import Settings, get_settings
+from fitray.batch.summary import BatchSummary, SliceResult
+from fitray.clients.prefect import prefect_env
+from fitray.clients.ray import prepare_driver_env, ray_init_kwargs
+from fitray.config import Settings, WarehouseBackend, get_settings
 from fitray.exceptions import ConfigError
-from fitray.stack.prefect import prefect_env
 from fitray.warehouse import LoadRecord, LoadResult
 
 __all__ = [
     "FLOW_NAME",
     "batch_etl",
+    "configured_flow",
     "on_step",
-    "ray_task_runner",
     "run_batch_flow",
     "run_settings",
+    "settings_overrides",
 ]
 
 FLOW_NAME = "fitray-batch-etl"
@@ -51,7 +59,7 @@ def reference_csv(settings: Settings) -> pa.Table:
 
 
 @task(name="watermark", **TASK_OPTIONS)
-def watermark(settings: Settings, backend: str) -> datetime | None:
+def watermark(settings: Settings, backend: WarehouseBackend) -> datetime | None:
     return steps.watermark(settings, backend)
 
 
@@ -60,24 +68,22 @@ def new_documents(settings: Settings, watermark: datetime | None) -> pa.Table:
     return steps.new_documents(settings, watermark)
 
 
-@task(name="merge with CSV", **TASK_OPTIONS)
-def merge_with_csv(documents: list[pa.Table], exercises: pa.Table) -> pa.Table:
-    # ``documents`` is a one-element list: prefect-ray resolves the ray.put ref inside it.
-    return steps.merge_with_csv(documents[0], exercises)
-
-
-@task(name="derived metrics", **TASK_OPTIONS)
-def derived_metrics(merged: pa.Table, load_id: str, extracted_at: datetime) -> pa.Table:
-    return steps.derived_metrics(merged, load_id, extracted_at)
-
-
-@task(name="stage", **TASK_OPTIONS)
-def stage(settings: Settings, rows: pa.Table, load_id: str, part: int) -> str:
-    return steps.stage(settings, rows, load_id, part)
+@task(name="transform", **TASK_OPTIONS)
+def transform(
+    settings: Settings,
+    documents: list[pa.Table],
+    exercises: pa.Table,
+    load_id: str,
+    part: int,
+    extracted_at: datetime,
+) -> SliceResult:
+    """Merge with CSV, derived metrics, stage -- one slice. ``documents`` is a one-element
+    list: prefect-ray resolves an object reference inside a list, not a bare one."""
+    return steps.transform_slice(settings, documents[0], exercises, load_id, part, extracted_at)
 
 
 @task(name="load", **TASK_OPTIONS)
-def load(settings: Settings, record: LoadRecord, backend: str) -> LoadResult:
+def load(settings: Settings, record: LoadRecord, backend: WarehouseBackend) -> LoadResult:
     return steps.load(settings, record, backend)
 
 
@@ -86,93 +92,149 @@ def purge_staged(settings: Settings, load_id: str) -> None:
     steps.purge_staged(settings, load_id)
 
 
-def run_settings(overrides: dict[str, Any] | None) -> Settings:
-    """Settings of a run: the environment plus non-secret overrides passed as a parameter."""
-    settings = get_settings()
-    secret = [k for k in overrides or {} if "password" in k or "secret" in k or k == "mongo_url"]
-    if secret:
-        raise ConfigError(
-            f"flow parameters are visible in Prefect; set {secret} in the environment"
-        )
-    return Settings.model_validate({**settings.model_dump(), **(overrides or {})})
-
-
-def ray_task_runner(settings: Settings) -> RayTaskRunner:
-    """Tasks on the stack's Ray; workers report to the stack's Prefect server (no temp server)."""
-    return RayTaskRunner(address=settings.ray_address, init_kwargs=ray_init_kwargs(settings))
-
-
-@flow(
-    name=FLOW_NAME,
-    task_runner=ray_task_runner(get_settings()),  # connects on entering a run, not here
-    persist_result=False,
-    validate_parameters=False,
-)
-def batch_etl(backend: str | None = None, overrides: dict[str, Any] | None = None) -> dict:
+@flow(name=FLOW_NAME, persist_result=False, validate_parameters=False)
+def batch_etl(
+    backend: WarehouseBackend | None = None, overrides: dict[str, Any] | None = None
+) -> BatchSummary:
     """One batch run: new documents -> Arrow -> metadata -> metrics -> Parquet -> warehouse."""
-    import ray
-
     settings = run_settings(overrides)
-    backend = backend or settings.warehouse_backend
-    started_at = datetime.now(UTC)
-    summary = BatchSummary(steps.new_load_id(started_at))
-    step = _Steps(summary)
+    chosen: WarehouseBackend = backend or settings.warehouse_backend
+    started, started_at = time.perf_counter(), datetime.now(UTC)
+    summary = BatchSummary(steps.new_load_id(started_at), backend=chosen, flow_run_id=_run_id())
+    step = _StepTimer(summary)
     exercises_f = reference_csv.submit(settings)  # runs while the documents are read
-    summary.watermark_before = step("watermark", watermark.submit(settings, backend).result)
-    documents_f = new_documents.submit(settings, summary.watermark_before)
-    documents = step("new documents", documents_f.result)
+    summary.watermark_before = step("watermark", watermark.submit(settings, chosen).result)
+    documents = step(
+        "new documents", new_documents.submit(settings, summary.watermark_before).result
+    )
     step("reference CSV", exercises_f.wait)
-    slices = steps.plan_slices(documents.num_rows, settings.batch_rows, settings.batch_max_tasks)
-    refs = [ray.put(documents.slice(offset, length)) for offset, length in slices]
-    files = step("merge, metrics, stage", _transform, settings, refs, exercises_f, summary)
+    slices = step("merge, metrics, stage", _transform, settings, documents, exercises_f, summary)
     summary.watermark_after = steps.latest_stored_at(documents, summary.watermark_before)
+    summary.documents_read = documents.num_rows
+    summary.staging_files = tuple(s.file for s in slices)
     record = LoadRecord(
         summary.load_id, started_at, summary.watermark_before, summary.watermark_after,
-        documents.num_rows, tuple(files),
+        documents.num_rows, summary.staging_files,
     )  # fmt: skip
-    result = step("load", load.submit(settings, record, backend).result)
+    result = step("load", load.submit(settings, record, chosen).result)
     step("purge staged", purge_staged.submit(settings, summary.load_id).result)
-    summary.documents_read, summary.staging_files = documents.num_rows, tuple(files)
     summary.rows_inserted, summary.rows_skipped = result.rows_inserted, result.rows_skipped
-    return asdict(summary)
+    summary.elapsed_s = time.perf_counter() - started
+    return summary
 
 
-def _transform(settings: Settings, refs: list, exercises_f: Any, summary: BatchSummary) -> list:
-    extracted_at = datetime.now(UTC)
+def _transform(
+    settings: Settings, documents: pa.Table, exercises_f: Any, summary: BatchSummary
+) -> list[SliceResult]:
+    extracted_at, on_ray = datetime.now(UTC), _on_ray()
     futures = []
-    for part, ref in enumerate(refs):
-        merged = merge_with_csv.submit([ref], exercises_f)
-        rows = derived_metrics.submit(merged, summary.load_id, extracted_at)
-        futures.append(stage.submit(settings, rows, summary.load_id, part))
-    return [f.result() for f in futures]
+    for part, (offset, length) in enumerate(
+        steps.plan_slices(documents.num_rows, settings.batch_rows, settings.batch_max_tasks)
+    ):
+        rows = documents.slice(offset, length)
+        piece = [_ray_put(rows)] if on_ray else [rows]
+        futures.append(
+            transform.submit(settings, piece, exercises_f, summary.load_id, part, extracted_at)
+        )
+    slices = [f.result() for f in futures]
+    for result in slices:
+        for name, seconds in result.seconds.items():
+            summary.add_seconds(name, seconds)
+    summary.nodes = tuple(sorted({s.node_id for s in slices if s.node_id}))
+    return slices
 
 
-class _Steps:
-    """Times each step as the driver sees it (submit to result) and reports it."""
+def _run_id() -> str | None:
+    context = FlowRunContext.get()
+    return str(context.flow_run.id) if context and context.flow_run else None
+
+
+def _on_ray() -> bool:
+    context = FlowRunContext.get()
+    return context is not None and isinstance(context.task_runner, RayTaskRunner)
+
+
+def _ray_put(table: pa.Table) -> Any:
+    import ray
+
+    return ray.put(table)
+
+
+class _StepTimer:
+    """Times a step run once, as the driver sees it (submit to result), and reports it."""
 
     def __init__(self, summary: BatchSummary) -> None:
         self.summary = summary
 
     def __call__(self, name: str, fn: Callable[..., Any], *args: Any) -> Any:
-        listener = on_step.get()
-        if listener:
+        if listener := on_step.get():
             listener(name)
         started = time.perf_counter()
         value = fn(*args)
-        self.summary.step_seconds[name] = time.perf_counter() - started
+        if name != "merge, metrics, stage":  # its slices report their own step times
+            self.summary.add_seconds(name, time.perf_counter() - started)
         return value
 
 
-def run_batch_flow(backend: str | None = None, overrides: dict[str, Any] | None = None) -> dict:
-    """Run the flow once against the configured Prefect server and Ray cluster."""
+def run_settings(overrides: dict[str, Any] | None) -> Settings:
+    """Settings of a run: the environment plus non-secret overrides passed as a parameter."""
+    secret = [k for k in overrides or {} if k in _secret_fields()]
+    if secret:
+        raise ConfigError(
+            f"flow parameters are visible in Prefect; set {secret} in the environment"
+        )
+    return Settings.model_validate({**get_settings().model_dump(), **(overrides or {})})
+
+
+def settings_overrides(settings: Settings) -> dict[str, Any]:
+    """The non-secret fields in which ``settings`` differ from the environment's, as JSON."""
+    base, wanted = get_settings().model_dump(mode="json"), settings.model_dump(mode="json")
+    changed = {k: v for k, v in wanted.items() if base.get(k) != v}
+    secret = sorted(set(changed) & _secret_fields())
+    if secret:
+        raise ConfigError(
+            f"secrets cannot be passed to the batch flow ({', '.join(secret)}): flow parameters "
+            "are visible in Prefect; set them in the environment of the flow's process"
+        )
+    return changed
+
+
+def _secret_fields() -> set[str]:
+    return {
+        name
+        for name, field in Settings.model_fields.items()
+        if "SecretStr" in str(field.annotation)
+    }
+
+
+def task_runner(settings: Settings, *, local: bool = False) -> TaskRunner[Any]:
+    """Ray in production; Prefect's thread pool in this process for ``--local``."""
+    if local:
+        return ThreadPoolTaskRunner(max_workers=settings.batch_max_tasks)
+    return RayTaskRunner(address=settings.ray_address, init_kwargs=ray_init_kwargs(settings))
+
+
+def configured_flow(settings: Settings, *, local: bool = False) -> Flow[..., BatchSummary]:
+    """The flow with its task runner built from ``settings`` (not from import-time settings)."""
+    return batch_etl.with_options(task_runner=task_runner(settings, local=local))
+
+
+def run_batch_flow(
+    settings: Settings | None = None,
+    backend: WarehouseBackend | None = None,
+    *,
+    local: bool = False,
+) -> BatchSummary:
+    """Run the flow once against the configured Prefect server (and Ray cluster)."""
     from prefect.settings import PREFECT_API_URL, temporary_settings
 
-    settings = get_settings()
+    settings = settings or get_settings()
     prepare_driver_env(settings)  # RayTaskRunner calls ray.init in this process
     for name, value in prefect_env(settings.prefect_api_url).items():
         os.environ.setdefault(name, value)
     with temporary_settings(updates={PREFECT_API_URL: settings.prefect_api_url}):
-        return batch_etl(backend=backend, overrides=overrides)
+        chosen = configured_flow(settings, local=local)
+        return chosen(backend=backend, overrides=settings_overrides(settings))
 
 
 if __name__ == "__main__":

@@ -1,18 +1,10 @@
-"""Errors of the batch flow: bad reference data, unusable staging, failed extraction."""
+"""Errors of the batch flow (bad reference data is :class:`fitray.exercises.BadExerciseData`)."""
 
 from __future__ import annotations
 
-from fitray.exceptions import TerminalError, TransientError
+from fitray.exceptions import TransientError
 
-__all__ = ["BadReferenceData", "ExtractError", "StagingError"]
-
-
-class BadReferenceData(TerminalError):
-    """The exercise CSV is missing columns or has rows that cannot be used."""
-
-
-class StagingError(TransientError):
-    """Parquet could not be written to or read from the staging store."""
+__all__ = ["ExtractError"]
 
 
 class ExtractError(TransientError):

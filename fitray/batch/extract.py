@@ -23,9 +23,7 @@ import pyarrow as pa
 from fitray.batch.exceptions import ExtractError
 from fitray.schema import STORED_WORKOUT_SCHEMA
 
-__all__ = ["COLLECTION", "extract_new_documents", "new_documents_filter"]
-
-COLLECTION = "exercises_calories"
+__all__ = ["extract_new_documents", "new_documents_filter"]
 
 
 def _pymongoarrow() -> Any:

@@ -1,28 +1,23 @@
-"""The exercise metadata CSV, read from the object store into Arrow and validated.
+"""The exercise metadata CSV as the batch reads it: from the object store, validated.
 
-The CSV is the batch's reference data: it lives in the object store (uploaded there from
-``data_dir`` the first time), is validated strictly — a missing column or a bad row is one
-:class:`BadReferenceData` line naming it — and deduplicated by title (first row wins), so the
-join with events never fans out the way the original pandas merge did.
+The CSV is the batch's reference data: it lives in the object store (uploaded there from the
+local ``exercises_csv`` the first time), so every Ray worker of a cluster reads the same copy;
+:func:`fitray.exercises.parse_exercises` validates and deduplicates it.
 """
 
 from __future__ import annotations
 
-import io
+from pathlib import Path
+from typing import Any
 
 import pyarrow as pa
-import pyarrow.compute as pc
-import pyarrow.csv as pacsv
 
-from fitray.batch.exceptions import BadReferenceData
-from fitray.schema import EXERCISE_CSV_COLUMNS, EXERCISE_REFERENCE_SCHEMA
+from fitray.exercises import parse_exercises
 
-__all__ = ["MAX_RATING", "dedupe_by_title", "parse_reference_csv", "read_reference"]
-
-MAX_RATING = 10.0
+__all__ = ["read_reference"]
 
 
-def read_reference(s3, bucket: str, key: str, local_copy) -> pa.Table:  # type: ignore[no-untyped-def]
+def read_reference(s3: Any, bucket: str, key: str, local_copy: Path) -> pa.Table:
     """The validated reference table; uploads ``local_copy`` first if the key is absent."""
     from botocore.exceptions import ClientError
 
@@ -31,57 +26,4 @@ def read_reference(s3, bucket: str, key: str, local_copy) -> pa.Table:  # type: 
     except ClientError:
         s3.upload_file(str(local_copy), bucket, key)
     body = s3.get_object(Bucket=bucket, Key=key)["Body"].read()
-    return parse_reference_csv(body, source=f"s3://{bucket}/{key}")
-
-
-def parse_reference_csv(data: bytes, source: str = "exercise CSV") -> pa.Table:
-    """CSV bytes -> :data:`EXERCISE_REFERENCE_SCHEMA` rows, one per title."""
-    table = _read_csv(data, source)
-    missing = [name for name in EXERCISE_CSV_COLUMNS if name not in table.column_names]
-    if missing:
-        raise BadReferenceData(
-            f"{source}: missing column(s) {', '.join(missing)}; "
-            f"expected {', '.join(EXERCISE_CSV_COLUMNS)}"
-        )
-    table = table.select(list(EXERCISE_CSV_COLUMNS)).rename_columns(
-        list(EXERCISE_CSV_COLUMNS.values())
-    )
-    table = table.set_column(0, "title", pc.utf8_trim_whitespace(table["title"]))
-    _check_rows(table, source)
-    return dedupe_by_title(table).cast(EXERCISE_REFERENCE_SCHEMA)
-
-
-def _read_csv(data: bytes, source: str) -> pa.Table:
-    types = {name: pa.string() for name in EXERCISE_CSV_COLUMNS}
-    types["Rating"] = pa.float64()
-    convert = pacsv.ConvertOptions(
-        column_types=types, strings_can_be_null=True, quoted_strings_can_be_null=True
-    )
-    try:
-        return pacsv.read_csv(io.BytesIO(data), convert_options=convert)
-    except (pa.ArrowInvalid, pa.ArrowTypeError) as exc:
-        first_line = str(exc).strip().splitlines()[0]
-        raise BadReferenceData(f"{source}: unreadable CSV: {first_line}") from None
-
-
-def _check_rows(table: pa.Table, source: str) -> None:
-    titles, ratings = table["title"], table["rating"]
-    bad_title = pc.equal(pc.utf8_length(pc.fill_null(titles, "")), 0)
-    bad_rating = pc.or_(pc.less(ratings, 0.0), pc.greater(ratings, MAX_RATING))
-    bad = pc.fill_null(pc.or_(bad_title, pc.fill_null(bad_rating, False)), False)
-    count = pc.sum(bad).as_py() or 0
-    if count:
-        first = pc.index(bad, True).as_py()
-        why = "empty Title" if bad_title[first].as_py() else f"Rating outside 0-{MAX_RATING:g}"
-        raise BadReferenceData(
-            f"{source}: {count} bad row(s), first at data row {first + 1} ({why}); "
-            "fix the CSV and upload it again"
-        )
-
-
-def dedupe_by_title(table: pa.Table) -> pa.Table:
-    """Keep the first row of each title (file order), so a join never fans out."""
-    numbered = table.append_column("_row", pa.array(range(table.num_rows), pa.int64()))
-    first = numbered.group_by("title", use_threads=False).aggregate([("_row", "min")])
-    keep = pc.is_in(numbered["_row"], value_set=first["_row_min"])
-    return table.filter(keep)
+    return parse_exercises(body, source=f"s3://{bucket}/{key}")

@@ -1,38 +1,47 @@
-"""The batch steps, each a plain function of settings and data (Prefect tasks wrap them).
+"""The batch steps' bodies, each a plain function of settings and data.
 
-Names follow the original flow: reference CSV, watermark, new documents, merge with CSV,
-derived metrics, load — plus staging before the load and purging after its commit.
+The Prefect flow (``flows/etl.py``) is the only place that sequences them; these functions are
+what its tasks run. Names follow the original flow: reference CSV, watermark, new documents,
+merge with CSV, derived metrics, load -- plus stage before the load and purge after its commit.
+Merge, metrics and stage run together per slice (:func:`transform_slice`): a slice's rows go
+from one step to the next in memory instead of through the object store.
 """
 
 from __future__ import annotations
 
 import math
+import sys
+import time
 import uuid
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
-from typing import Any
 
 import pyarrow as pa
 import pyarrow.compute as pc
 
 from fitray.batch import extract, reference, transform
-from fitray.batch.staging import open_staging
+from fitray.batch.summary import SliceResult
+from fitray.clients.mongo import mongo_client
+from fitray.clients.s3 import s3_client
+from fitray.config import Settings, WarehouseBackend
+from fitray.staging import open_staging
 from fitray.warehouse import LoadRecord, LoadResult, open_warehouse
 
 __all__ = [
-    "derived_metrics",
+    "EXTRACT_SOCKET_TIMEOUT_S",
     "latest_stored_at",
     "load",
-    "merge_with_csv",
     "new_documents",
     "new_load_id",
     "plan_slices",
     "purge_staged",
     "reference_csv",
-    "stage",
+    "transform_slice",
     "watermark",
 ]
+
+# A collection scan on a store without the stored_at index can take minutes before its first
+# batch; the extract must not be cut off by the stream's 30 s socket timeout.
+EXTRACT_SOCKET_TIMEOUT_S = 1800.0
 
 
 def new_load_id(now: datetime | None = None) -> str:
@@ -40,62 +49,52 @@ def new_load_id(now: datetime | None = None) -> str:
     return f"{now:%Y%m%dT%H%M%SZ}-{uuid.uuid4().hex[:8]}"
 
 
-@contextmanager
-def _collection(settings: Any) -> Iterator[Any]:
-    from pymongo import MongoClient
-
-    client: MongoClient = MongoClient(
-        settings.mongo_url.get_secret_value(), serverSelectionTimeoutMS=10_000
+def reference_csv(settings: Settings) -> pa.Table:
+    return reference.read_reference(
+        s3_client(settings), settings.s3_bucket, settings.reference_key, settings.exercises_file
     )
+
+
+def watermark(settings: Settings, backend: WarehouseBackend) -> datetime | None:
+    return open_warehouse(settings, backend).read_watermark()
+
+
+def new_documents(settings: Settings, watermark: datetime | None) -> pa.Table:
+    """Documents stored since the watermark less the overlap (see :mod:`fitray.batch.extract`)."""
+    since = None if watermark is None else watermark - timedelta(seconds=settings.batch_overlap_s)
+    client = mongo_client(settings, timeout_s=10, socket_timeout_s=EXTRACT_SOCKET_TIMEOUT_S)
     try:
-        yield client[settings.mongo_database][extract.COLLECTION]
+        collection = client[settings.mongo_database][settings.stream_collection]
+        return extract.extract_new_documents(collection, since)
     finally:
         client.close()
 
 
-def reference_csv(settings: Any) -> pa.Table:
-    from fitray.stack.objectstore import s3_client
-
-    local = settings.data_dir / "megaGymDataset.csv"
-    return reference.read_reference(
-        s3_client(settings), settings.s3_bucket, settings.reference_key, local
-    )
-
-
-def watermark(settings: Any, backend: str | None = None) -> datetime | None:
-    return open_warehouse(settings, backend).read_watermark()
-
-
-def new_documents(settings: Any, watermark: datetime | None) -> pa.Table:
-    """Documents stored since the watermark less the overlap (see :mod:`fitray.batch.extract`)."""
-    since = None if watermark is None else watermark - timedelta(seconds=settings.batch_overlap_s)
-    with _collection(settings) as collection:
-        return extract.extract_new_documents(collection, since)
-
-
-def merge_with_csv(documents: pa.Table, exercises: pa.Table) -> pa.Table:
-    return transform.merge_with_reference(documents, exercises)
+def transform_slice(
+    settings: Settings,
+    documents: pa.Table,
+    exercises: pa.Table,
+    load_id: str,
+    part: int,
+    extracted_at: datetime,
+) -> SliceResult:
+    """Merge with CSV, derived metrics and stage for one slice, each step timed."""
+    seconds: dict[str, float] = {}
+    started = time.perf_counter()
+    merged = transform.merge_with_reference(documents, exercises)
+    seconds["merge with CSV"], started = time.perf_counter() - started, time.perf_counter()
+    rows = transform.to_warehouse_rows(merged, load_id, extracted_at)
+    seconds["derived metrics"], started = time.perf_counter() - started, time.perf_counter()
+    file = open_staging(settings).write(rows, load_id, part)
+    seconds["stage"] = time.perf_counter() - started
+    return SliceResult(file, rows.num_rows, seconds, _ray_node_id())
 
 
-def derived_metrics(merged: pa.Table, load_id: str, extracted_at: datetime) -> pa.Table:
-    return transform.to_warehouse_rows(merged, load_id, extracted_at)
+def load(settings: Settings, record: LoadRecord, backend: WarehouseBackend) -> LoadResult:
+    return open_warehouse(settings, backend).load(open_staging(settings), record)
 
 
-def stage(settings: Any, rows: pa.Table, load_id: str, part: int) -> str:
-    return open_staging(settings).write(rows, load_id, part)
-
-
-def load(
-    settings: Any,
-    record: LoadRecord,
-    backend: str | None = None,
-    before_commit: Callable[[], None] | None = None,
-) -> LoadResult:
-    warehouse = open_warehouse(settings, backend, before_commit=before_commit)
-    return warehouse.load(open_staging(settings), record)
-
-
-def purge_staged(settings: Any, load_id: str) -> None:
+def purge_staged(settings: Settings, load_id: str) -> None:
     if not settings.keep_staged_files:
         open_staging(settings).purge(load_id)
 
@@ -114,3 +113,10 @@ def plan_slices(rows: int, batch_rows: int, max_tasks: int) -> list[tuple[int, i
     tasks = min(max_tasks, math.ceil(rows / batch_rows))
     size = math.ceil(rows / tasks)
     return [(offset, min(size, rows - offset)) for offset in range(0, rows, size)]
+
+
+def _ray_node_id() -> str | None:
+    ray = sys.modules.get("ray")
+    if ray is None or not ray.is_initialized():
+        return None
+    return str(ray.get_runtime_context().get_node_id())

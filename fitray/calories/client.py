@@ -22,14 +22,23 @@ from fitray.calories.breaker import CircuitBreaker
 from fitray.calories.cache import QuoteCache
 from fitray.calories.exceptions import CalorieUnavailable
 from fitray.calories.provider import CalorieProvider, HttpCalorieProvider
-from fitray.calories.ratelimit import RateLimiter, TokenBucket
+from fitray.calories.ratelimit import RateLimiter, rate_limiter_for
+from fitray.calories.resolve import UnresolvedActivity
 from fitray.calories.retry import Backoff
 from fitray.calories.stats import ClientStats, StatsRecorder
 from fitray.config import Settings
+from fitray.dead_letters import DeadLetterCode
 from fitray.exceptions import FitrayError, TerminalError, TransientError
-from fitray.schema import EnrichedWorkout, RawWorkout, ResolutionMethod, parse_raw
+from fitray.schema import EnrichedWorkout, InvalidRecord, RawWorkout, ResolutionMethod, parse_raw
 
-__all__ = ["CalorieClient", "ClientStats", "DeadLetter", "EnrichmentResult", "Resolver"]
+__all__ = [
+    "CalorieClient",
+    "ClientStats",
+    "DeadLetter",
+    "EnrichmentResult",
+    "Resolver",
+    "dead_letter_code",
+]
 
 log = logging.getLogger(__name__)
 
@@ -52,7 +61,7 @@ class DeadLetter:
     workout: RawWorkout | Mapping[str, Any]  # as given: a raw dict may not even validate
     reason: str  # one line for humans; never holds the API key
     attempts: int  # provider calls made for this workout
-    code: str = "error"  # short kind for counting: garbage, unknown_activity, timeout...
+    code: DeadLetterCode = DeadLetterCode.INTERNAL
 
 
 @dataclass
@@ -101,11 +110,11 @@ class CalorieClient:
         provider: CalorieProvider | None = None,
         limiter: RateLimiter | None = None,
     ) -> CalorieClient:
-        """Everything from settings; the limiter defaults to a bucket local to this client."""
+        """Everything from settings; the limiter defaults to the API's (cluster-wide in Ray)."""
         return cls(
             provider or HttpCalorieProvider.from_settings(settings),
             resolver,
-            limiter or TokenBucket(settings.calorie_rate_limit_per_s, settings.calorie_rate_burst),
+            limiter or rate_limiter_for(settings),
             concurrency=settings.calorie_concurrency,
             timeout_s=settings.calorie_timeout_s,
             backoff=Backoff(
@@ -160,7 +169,7 @@ class CalorieClient:
             return self._dead_letter(workout, exc, tally.calls)
 
     def _dead_letter(self, workout: Any, exc: Exception, calls: int) -> DeadLetter:
-        code = getattr(exc, "code", None) or _code_of(exc)
+        code = dead_letter_code(exc)
         reason = str(exc) or type(exc).__name__
         if isinstance(exc, TransientError):
             reason = f"{reason}; gave up after {calls} call(s)"
@@ -247,6 +256,27 @@ class CalorieClient:
             self.breaker.record_neutral()  # backpressure, not ill health
         else:
             self.breaker.record_failure()
+
+
+def dead_letter_code(exc: BaseException) -> DeadLetterCode:
+    """Why a workout that failed with ``exc`` is dead-lettered, for an operator."""
+    if isinstance(exc, TransientError):
+        return DeadLetterCode.API_UNAVAILABLE
+    if not isinstance(exc, TerminalError):
+        return DeadLetterCode.INTERNAL
+    if isinstance(exc, InvalidRecord):
+        return DeadLetterCode.INVALID_RECORD
+    if isinstance(exc, UnresolvedActivity):
+        return DeadLetterCode.UNRESOLVED_ACTIVITY
+    return _REJECTIONS.get(getattr(exc, "code", ""), DeadLetterCode.INTERNAL)
+
+
+_REJECTIONS = {
+    "unknown_activity": DeadLetterCode.UNKNOWN_ACTIVITY,
+    "bad_request": DeadLetterCode.REJECTED_BY_API,
+    "unauthorized": DeadLetterCode.API_MISCONFIGURED,
+    "not_found": DeadLetterCode.API_MISCONFIGURED,
+}
 
 
 def _code_of(exc: BaseException) -> str:

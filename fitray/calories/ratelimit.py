@@ -1,28 +1,25 @@
-"""Request rate limits: a token bucket per event loop, and one shared by a whole Ray cluster.
+"""Request rate limits: the bookkeeping, pure, and which limiter a client gets.
 
-Both offer ``await limiter.acquire()`` before each request. The bucket's guarantee: in any
-window of length T, at most ``burst + rate_per_s * T`` requests start. The cluster-wide
-limiter keeps the same guarantee across every process: a named Ray actor owns the bucket and
-hands out tokens in small *leases*, so a client pays one actor call per lease, not per
-request (an actor call costs about a millisecond here).
+Limiters offer ``await limiter.acquire()`` before each request. The bucket's guarantee: in any
+window of length T, at most ``burst + rate_per_s * T`` requests start. On a Ray cluster every
+calorie client shares one bucket per API (:mod:`fitray.calories.shared_limit`, a named actor
+leasing tokens in blocks); only code running without Ray gets a bucket of its own
+(:func:`rate_limiter_for`).
 """
 
 from __future__ import annotations
 
 import asyncio
 import math
+import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Protocol
 
-__all__ = [
-    "ClusterRateLimiter",
-    "Lease",
-    "LeaseBucket",
-    "RateLimiter",
-    "TokenBucket",
-]
+from fitray.config import Settings
+
+__all__ = ["Lease", "LeaseBucket", "RateLimiter", "TokenBucket", "rate_limiter_for"]
 
 Clock = Callable[[], float]
 
@@ -36,13 +33,20 @@ class RateLimiter(Protocol):
 class TokenBucket:
     """Refills ``rate_per_s`` tokens a second up to ``burst``; the clock is injectable for tests."""
 
-    def __init__(self, rate_per_s: float, burst: int, *, clock: Clock = time.monotonic) -> None:
+    def __init__(
+        self,
+        rate_per_s: float,
+        burst: int,
+        *,
+        clock: Clock = time.monotonic,
+        start_empty: bool = False,
+    ) -> None:
         if rate_per_s <= 0 or burst < 1:
             raise ValueError(f"rate_per_s must be > 0 and burst >= 1, got {rate_per_s}, {burst}")
         self.rate_per_s = rate_per_s
         self.burst = burst
         self._clock = clock
-        self._tokens = float(burst)
+        self._tokens = 0.0 if start_empty else float(burst)
         self._stamp = clock()
 
     @property
@@ -94,13 +98,30 @@ class LeaseBucket:
     of T seconds come from grants in a window of ``T + ttl_s``. Keeping ``floor(burst / 2)``
     of the burst back as ``rate_per_s * ttl_s`` makes the bound ``burst + rate_per_s * T``
     hold for spending exactly as it does for granting.
+
+    ``start_empty``: a bucket that replaces a lost one (a restarted actor) starts without
+    tokens, so the leases its predecessor granted and the new bucket's never add up to more
+    than the bound.
     """
 
-    def __init__(self, rate_per_s: float, burst: int, *, clock: Clock = time.monotonic) -> None:
+    def __init__(
+        self,
+        rate_per_s: float,
+        burst: int,
+        *,
+        clock: Clock = time.monotonic,
+        start_empty: bool = False,
+    ) -> None:
+        self.rate_per_s, self.burst = rate_per_s, burst
         held_back = burst // 2
         self.ttl_s = held_back / rate_per_s
         self.capacity = burst - held_back
-        self._bucket = TokenBucket(rate_per_s, self.capacity, clock=clock)
+        self._bucket = TokenBucket(rate_per_s, self.capacity, clock=clock, start_empty=start_empty)
+
+    @property
+    def lease_size(self) -> int:
+        """Tokens worth asking for at once: ~50 ms of the rate, within the capacity."""
+        return max(1, min(self.capacity, math.ceil(self.rate_per_s * 0.05)))
 
     def lease(self, want: int) -> Lease:
         limit = self.capacity if self.ttl_s > 0 else 1
@@ -108,80 +129,12 @@ class LeaseBucket:
         return Lease(granted, self.ttl_s, wait_s)
 
 
-class _LeaseServer:
-    """Body of the named Ray actor; made remote lazily so importing this module needs no Ray."""
+def rate_limiter_for(settings: Settings) -> RateLimiter:
+    """The calorie API's limiter: shared by the whole cluster inside Ray, else this process's."""
+    rate, burst = settings.calorie_rate_limit_per_s, settings.calorie_rate_burst
+    ray = sys.modules.get("ray")
+    if ray is not None and ray.is_initialized():
+        from fitray.calories.shared_limit import ClusterRateLimiter
 
-    def __init__(self, rate_per_s: float, burst: int) -> None:
-        self._config = (rate_per_s, burst)
-        self._bucket = LeaseBucket(rate_per_s, burst)
-
-    def lease(self, want: int) -> Lease:
-        return self._bucket.lease(want)
-
-    def config(self) -> tuple[float, int]:
-        return self._config
-
-
-class ClusterRateLimiter:
-    """One limit for every client of a Ray cluster sharing ``name``.
-
-    The actor is named ``fitray-rate-limit-<name>`` in namespace ``fitray``, detached (it
-    outlives whichever process created it) and found with ``get_if_exists``: the first
-    creator's rate and burst win (see :meth:`config`). Nothing touches Ray until the first
-    :meth:`acquire`.
-    """
-
-    namespace = "fitray"
-
-    def __init__(
-        self, rate_per_s: float, burst: int, *, name: str = "calorie-api", lease_size: int = 16
-    ) -> None:
-        self.rate_per_s, self.burst, self.name = rate_per_s, burst, name
-        self._lease_size = lease_size
-        self._actor: Any = None
-        self._spare = 0
-        self._expires_at = 0.0
-        self._lock: asyncio.Lock | None = None
-
-    @property
-    def actor_name(self) -> str:
-        return f"fitray-rate-limit-{self.name}"
-
-    async def acquire(self) -> None:
-        loop = asyncio.get_running_loop()
-        self._lock = self._lock or asyncio.Lock()
-        async with self._lock:  # one lease call at a time serves every waiter of this loop
-            if self._spare > 0 and loop.time() < self._expires_at:
-                self._spare -= 1
-                return
-            while True:
-                asked_at = loop.time()
-                lease: Lease = await self._handle().lease.remote(self._lease_size)
-                if lease.tokens:
-                    self._spare, self._expires_at = lease.tokens - 1, asked_at + lease.ttl_s
-                    return
-                await asyncio.sleep(lease.retry_in_s)
-
-    async def config(self) -> tuple[float, int]:
-        """The (rate_per_s, burst) the shared actor really enforces."""
-        return await self._handle().config.remote()
-
-    def kill(self) -> None:
-        """Remove the shared actor (tests, or to change the limit); others recreate it."""
-        import ray
-
-        ray.kill(self._handle())
-        self._actor = None
-
-    def _handle(self) -> Any:
-        if self._actor is None:
-            import ray
-
-            remote_cls = ray.remote(num_cpus=0, max_restarts=-1)(_LeaseServer)
-            self._actor = remote_cls.options(
-                name=self.actor_name,
-                namespace=self.namespace,
-                get_if_exists=True,
-                lifetime="detached",
-            ).remote(self.rate_per_s, self.burst)
-        return self._actor
+        return ClusterRateLimiter.for_api(settings)
+    return TokenBucket(rate, burst)

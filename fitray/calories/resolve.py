@@ -23,7 +23,6 @@ Anything else raises :class:`UnresolvedActivity` (the pipeline dead-letters the 
 
 from __future__ import annotations
 
-import csv
 import json
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -34,6 +33,7 @@ from fitray.calories.match import MIN_SUBSTRING_CHARS, ActivityMatcher
 from fitray.calories.normalise import title_key, trim_value
 from fitray.calories.table import ActivityTable, load_activity_table
 from fitray.exceptions import TerminalError
+from fitray.exercises import read_exercises
 from fitray.schema import ResolutionMethod
 
 __all__ = [
@@ -251,27 +251,9 @@ def load_mapping(path: Path) -> dict[str, str | None]:
     return {str(k): v if isinstance(v, str) else None for k, v in data.items()}
 
 
-_EXERCISE_COLUMNS = ("Title", "Type", "BodyPart", "Equipment", "Level")
-
-
 def load_exercise_profiles(path: Path) -> dict[str, ExerciseProfile]:
-    """Exercise CSV rows by title; of duplicate titles the first row wins."""
-    try:
-        with path.open(newline="", encoding="utf-8") as handle:
-            reader = csv.DictReader(handle)
-            missing = set(_EXERCISE_COLUMNS) - set(reader.fieldnames or ())
-            if missing:
-                raise MappingFileError(f"exercise CSV {path}: missing columns {sorted(missing)}")
-            profiles: dict[str, ExerciseProfile] = {}
-            for row in reader:
-                title, type_, body, equipment, level = (
-                    (row[c] or "").strip() for c in _EXERCISE_COLUMNS
-                )
-                profile = ExerciseProfile(title, type_, body, equipment, level)
-                if title:
-                    profiles.setdefault(title, profile)
-            return profiles
-    except OSError as exc:
-        raise MappingFileError(f"cannot read exercise CSV {path}: {exc.strerror}") from exc
-    except UnicodeDecodeError as exc:
-        raise MappingFileError(f"exercise CSV {path} is not UTF-8: {exc.reason}") from exc
+    """Exercise CSV rows by title, as :func:`fitray.exercises.read_exercises` reads them."""
+    table = read_exercises(path)
+    columns = ("title", "exercise_type", "body_part", "equipment", "level")
+    rows = zip(*(table[c].to_pylist() for c in columns), strict=True)
+    return {row[0]: ExerciseProfile(*(value or "" for value in row)) for row in rows}

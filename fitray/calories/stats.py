@@ -14,6 +14,8 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
+from fitray.dead_letters import METRIC_TAG, DeadLetterCode
+
 __all__ = ["LATENCY_BOUNDS_S", "ClientStats", "StatsRecorder"]
 
 LATENCY_BOUNDS_S: tuple[float, ...] = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10)
@@ -28,7 +30,7 @@ class ClientStats:
     retries: int = 0
     dead_letters: int = 0
     failures: Counter[str] = field(default_factory=Counter)  # failed calls by code
-    dead_letter_codes: Counter[str] = field(default_factory=Counter)
+    dead_letter_codes: Counter[DeadLetterCode] = field(default_factory=Counter)
     # latency_counts[i]: calls that took <= LATENCY_BOUNDS_S[i]; the last slot is "longer"
     latency_counts: list[int] = field(default_factory=lambda: [0] * (len(LATENCY_BOUNDS_S) + 1))
 
@@ -82,13 +84,13 @@ class StatsRecorder:
     def failure(self, code: str) -> None:
         self.stats.failures[code] += 1
         if metrics := self._ray():
-            metrics.failures.inc(tags={"reason": code})
+            metrics.failures.inc(tags={METRIC_TAG: code})
 
-    def dead_letter(self, code: str) -> None:
+    def dead_letter(self, code: DeadLetterCode) -> None:
         self.stats.dead_letters += 1
         self.stats.dead_letter_codes[code] += 1
         if metrics := self._ray():
-            metrics.dead_letters.inc(tags={"reason": code})
+            metrics.dead_letters.inc(tags={METRIC_TAG: code.value})
 
     def enriched(self) -> None:
         self.stats.enriched += 1
@@ -121,8 +123,8 @@ class _RayMetrics:
         self.cache_hits = counter("cache_hits", "Calorie lookups answered by the cache.")
         self.cache_misses = counter("cache_misses", "Calorie lookups the cache could not answer.")
         self.retries = counter("retries", "Calorie provider calls retried.")
-        self.failures = counter("failures", "Failed calorie provider calls.", "reason")
-        self.dead_letters = counter("dead_letters", "Workouts dead-lettered.", "reason")
+        self.failures = counter("failures", "Failed calorie provider calls.", METRIC_TAG)
+        self.dead_letters = counter("dead_letters", "Workouts dead-lettered.", METRIC_TAG)
         self.latency = Histogram(
             "fitray_calorie_latency_s",
             "Latency of one calorie provider call, seconds.",

@@ -78,11 +78,11 @@ def check(
     ] = None,
     exercises: Annotated[
         Path | None,
-        typer.Option(help="Exercise CSV (default: FITRAY_DATA_DIR/megaGymDataset.csv)."),
+        typer.Option(help="Exercise CSV (default: FITRAY_EXERCISES_CSV)."),
     ] = None,
     activities: Annotated[
         Path | None,
-        typer.Option(help="Calorie table CSV (default: FITRAY_DATA_DIR/activities.csv)."),
+        typer.Option(help="Calorie table CSV (default: FITRAY_ACTIVITIES_CSV)."),
     ] = None,
     show: Annotated[
         Show,
@@ -98,8 +98,8 @@ def check(
     settings = get_settings()
     resolver = ActivityResolver.from_files(
         mapping or settings.mapping_path,
-        exercises or settings.data_dir / "megaGymDataset.csv",
-        activities or settings.data_dir / "activities.csv",
+        exercises or settings.exercises_file,
+        activities or settings.activities_file,
     )
     report = check_mapping(resolver, resolver.exercise_titles)
     rows = _rows(report, _SHOWN[show], resolver.mapping_value)

@@ -14,11 +14,12 @@ import uuid
 from importlib import resources
 from pathlib import Path
 
+from fitray.clients.kafka import ensure_topics
 from fitray.stack.base import Service
 from fitray.stack.exceptions import StackError
 from fitray.stack.process import require_tool, run_checked
 
-__all__ = ["KafkaService", "ensure_topics", "new_cluster_id"]
+__all__ = ["KafkaService", "new_cluster_id"]
 
 HEALTH_TOPIC = "_fitray_health"
 
@@ -182,24 +183,3 @@ def new_cluster_id() -> str:
         cluster_id = base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
         if not cluster_id.startswith("-"):
             return cluster_id
-
-
-def ensure_topics(bootstrap: str, topics: list[str], *, partitions: int) -> list[str]:
-    """Create the topics that are missing; returns the ones created."""
-    from confluent_kafka import KafkaError, KafkaException
-    from confluent_kafka.admin import AdminClient, NewTopic
-
-    admin = AdminClient({"bootstrap.servers": bootstrap, "log_level": 0})
-    existing = admin.list_topics(timeout=5).topics
-    missing = [NewTopic(t, partitions, 1) for t in topics if t not in existing]
-    created = []
-    for topic, future in admin.create_topics(missing).items() if missing else ():
-        try:
-            future.result(timeout=15)
-            created.append(topic)
-        except KafkaException as exc:
-            if exc.args[0].code() != KafkaError.TOPIC_ALREADY_EXISTS:
-                raise StackError(
-                    f"cannot create Kafka topic {topic}: {exc.args[0].str()}"
-                ) from None
-    return created

@@ -11,24 +11,11 @@ from __future__ import annotations
 import sys
 import uuid
 
+from fitray.clients.s3 import s3_client
 from fitray.stack.base import Service
 from fitray.stack.exceptions import StackError
 
-__all__ = ["ObjectStoreService", "s3_client"]
-
-
-def s3_client(settings):  # type: ignore[no-untyped-def]
-    import boto3
-    from botocore.config import Config
-
-    return boto3.client(
-        "s3",
-        endpoint_url=settings.s3_endpoint_url,
-        region_name=settings.s3_region,
-        aws_access_key_id=settings.aws_access_key_id.get_secret_value(),
-        aws_secret_access_key=settings.aws_secret_access_key.get_secret_value(),
-        config=Config(connect_timeout=2, read_timeout=5, retries={"max_attempts": 1}),
-    )
+__all__ = ["ObjectStoreService"]
 
 
 class ObjectStoreService(Service):

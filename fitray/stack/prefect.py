@@ -8,23 +8,11 @@ import sys
 import urllib.request
 from pathlib import Path
 
+from fitray.clients.prefect import prefect_env
 from fitray.stack.base import Service
 from fitray.stack.exceptions import StackError
 
-__all__ = ["PrefectService", "prefect_env"]
-
-
-def prefect_env(api_url: str, home: Path | None = None) -> dict[str, str]:
-    """Environment every Prefect process of ours needs: the server's URL, no network calls."""
-    env = {
-        "PREFECT_API_URL": api_url,
-        "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
-        "PREFECT_CLOUD_ENABLE_ORCHESTRATION_TELEMETRY": "false",
-        "DO_NOT_TRACK": "1",
-    }
-    if home is not None:
-        env["PREFECT_HOME"] = str(home)
-    return env
+__all__ = ["PrefectService"]
 
 
 class PrefectService(Service):

@@ -7,7 +7,7 @@ Authentication is explicit: Ray 2.60 turns token auth on for a head whenever a t
 (``~/.ray/auth_token``) happens to exist — any earlier local ``ray.init()`` writes one — so
 the same command gave an open head on one run and a locked one on the next. We start the
 head with ``RAY_AUTH_MODE`` from ``FITRAY_RAY_AUTH_MODE`` (token by default; Ray creates the
-token if missing), fitray's drivers join in the same mode (:mod:`fitray.compute`), and the
+token if missing), fitray's drivers join in the same mode (:mod:`fitray.clients.ray`), and the
 health check sends the token as a bearer token.
 """
 

@@ -4,9 +4,10 @@
 against :mod:`fitray.schema`, dead-letter the invalid ones (headers: source topic,
 partition, offset, reason), bulk-write the valid ones idempotently, deliver the dead
 letters, and only then commit the batch's offsets, explicitly. Anything that fails for a
-while (store down, broker down, a commit refused) leaves the batch *pending*: the next step
-retries it from where it stopped instead of reading on, so nothing is skipped; redelivered
-messages are duplicates the sink skips.
+while (store down, broker down, a commit refused) leaves the batch *pending* and the step
+returns at once with ``retry_after_s``: the caller schedules the next step (the worker never
+sleeps), which retries the batch from where it stopped instead of reading on, so nothing is
+skipped; redelivered messages are duplicates the sink skips.
 
 Rebalances: the next ``consume()`` is only called once the previous batch is committed, and
 rebalance callbacks run inside ``consume()``, so a revoked partition never has work in
@@ -27,13 +28,13 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+from fitray.clients.kafka import consumer_config
 from fitray.config import Settings
+from fitray.dead_letters import DeadLetterCode, Stage
 from fitray.schema import InvalidRecord, parse_enriched
-from fitray.stream.dead_letter import DeadLetterRecord
+from fitray.stream.dead_letter import DeadLetterRecord, DeadLetterWriter
 from fitray.stream.exceptions import BrokerUnavailable, StoreUnavailable
-from fitray.stream.kafka import consumer_config
 from fitray.stream.metrics import StreamMetrics
-from fitray.stream.producer import BatchProducer, ProduceReport
 from fitray.stream.sink import MongoSink, to_document
 
 __all__ = ["ConsumerWorker", "StepReport", "install_stop_signals", "run_until_stopped"]
@@ -50,7 +51,8 @@ class StepReport:
     duplicates: int = 0
     committed: int = 0
     retrying: str | None = None  # why the pending batch waits, if it does
-    dead_letters: dict[str, int] = field(default_factory=dict)  # stage -> count
+    retry_after_s: float = 0.0  # when retrying: how long the caller should wait first
+    dead_letters: dict[Stage, int] = field(default_factory=dict)
 
     @property
     def dead_lettered(self) -> int:
@@ -85,7 +87,7 @@ class ConsumerWorker:
         self.group_id = group_id or settings.stream_consumer_group
         dlq = dead_letter_topic or settings.kafka_dead_letter_topic
         self.sink = MongoSink(settings, database)
-        self.dead_letters = BatchProducer(settings, dlq, dlq)
+        self.dead_letters = DeadLetterWriter(settings, dlq)
         self._consumer: Any = None
         self._pending: _Pending | None = None
         self._metrics = StreamMetrics("consume")
@@ -152,17 +154,17 @@ class ConsumerWorker:
     def _finish(self, pending: _Pending, report: StepReport) -> None:
         try:
             self._write(pending, report)
-            if pending.dead_letters:
-                produced = ProduceReport()
-                self.dead_letters.send_dead_letters(pending.dead_letters, produced)
-                report.dead_letters = produced.dead_letters
-                pending.dead_letters = []
+            report.dead_letters = dict(self.dead_letters.send(pending.dead_letters))
+            self._metrics.dead_letters(pending.dead_letters)
+            pending.dead_letters = []
             self._commit(pending)
         except (StoreUnavailable, BrokerUnavailable) as exc:
             pending.failures += 1
             report.retrying = str(exc)
+            report.retry_after_s = min(
+                self.settings.stream_store_retry_cap_s, 0.1 * 2**pending.failures
+            )
             log.warning("batch of %d pending (try %d): %s", pending.count, pending.failures, exc)
-            time.sleep(min(self.settings.stream_store_retry_cap_s, 0.1 * 2**pending.failures))
             return
         report.committed = pending.count
         self._pending = None
@@ -176,9 +178,9 @@ class ConsumerWorker:
             pending.dead_letters.append(
                 DeadLetterRecord.of_object(
                     document,
-                    stage="store",
-                    reason=f"rejected by the store: {why}",
-                    code=f"mongo_{code}",
+                    stage=Stage.STORE,
+                    reason=f"rejected by the store (code {code}): {why}",
+                    code=DeadLetterCode.STORE_REJECTED,
                     key=document["_id"],
                 )
             )
@@ -226,9 +228,9 @@ class ConsumerWorker:
 def _invalid(message: Any, reason: str) -> DeadLetterRecord:
     return DeadLetterRecord(
         message.value() or b"",
-        "consume",
+        Stage.CONSUME,
         reason,
-        "invalid_record",
+        DeadLetterCode.INVALID_RECORD,
         key=message.key(),
         source_topic=message.topic(),
         source_partition=message.partition(),
@@ -258,6 +260,9 @@ def run_until_stopped(
 ) -> None:
     try:
         while not stop.is_set():
-            on_step(worker.step())
+            report = worker.step()
+            on_step(report)
+            if report.retry_after_s:
+                stop.wait(report.retry_after_s)
     finally:
         worker.close()

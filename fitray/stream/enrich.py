@@ -3,7 +3,8 @@
 Each :class:`EnrichmentWorker` owns one :class:`~fitray.calories.client.CalorieClient`
 (built on first use, so a restarted actor is cheap) and enriches a whole batch per call --
 hundreds of workouts, concurrently inside the client -- because one Ray call costs about a
-millisecond. The API's rate limit is shared out: each of ``n`` workers gets ``1/n`` of it.
+millisecond. Every worker's client draws on the API's one cluster-wide rate limit
+(:mod:`fitray.calories.shared_limit`), however many workers and pipelines there are.
 The result is what the producer actor needs and nothing more: ``(event_id, JSON)`` pairs and
 dead letters, so it can be passed by reference straight from this actor to the producer.
 """
@@ -16,9 +17,9 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from fitray.calories.client import CalorieClient, DeadLetter
-from fitray.calories.ratelimit import TokenBucket
 from fitray.calories.resolve import ActivityResolver
 from fitray.config import Settings
+from fitray.dead_letters import Stage
 from fitray.schema import RawWorkout
 from fitray.stream.dead_letter import DeadLetterRecord
 from fitray.stream.metrics import StreamMetrics
@@ -39,8 +40,8 @@ class EnrichedBatch:
 class EnrichmentWorker:
     """Body of the enrichment actor; ``provider="table"`` answers in-process (no HTTP)."""
 
-    def __init__(self, settings: Settings, *, share: int = 1, provider: Provider = "http"):
-        self.settings, self.share, self.provider = settings, share, provider
+    def __init__(self, settings: Settings, *, provider: Provider = "http"):
+        self.settings, self.provider = settings, provider
         self._client: CalorieClient | None = None
         self._metrics = StreamMetrics("enrich")
 
@@ -54,7 +55,6 @@ class EnrichmentWorker:
             time.perf_counter() - started,
         )
         self._metrics.batch(len(workouts), len(batch.records), batch.enrich_s)
-        self._metrics.dead_letters(batch.dead_letters)
         return batch
 
     async def close(self) -> None:
@@ -66,21 +66,16 @@ class EnrichmentWorker:
         if self._client is None:
             s = self.settings
             resolver = ActivityResolver.from_files(
-                s.mapping_path, s.data_dir / "megaGymDataset.csv", s.data_dir / "activities.csv"
+                s.mapping_path, s.exercises_file, s.activities_file
             )
-            limiter = TokenBucket(
-                s.calorie_rate_limit_per_s / self.share, max(1, s.calorie_rate_burst // self.share)
-            )
-            self._client = CalorieClient.from_settings(
-                s, resolver, provider=self._provider(), limiter=limiter
-            )
+            self._client = CalorieClient.from_settings(s, resolver, provider=self._provider())
         return self._client
 
     def _provider(self) -> Any:
         if self.provider == "table":
             from fitray.calories.provider import TableCalorieProvider
 
-            return TableCalorieProvider.from_file(self.settings.data_dir / "activities.csv")
+            return TableCalorieProvider.from_file(self.settings.activities_file)
         return None  # the client's default: HTTP to calorie_api_url
 
 
@@ -90,7 +85,7 @@ def _dead_letter(letter: DeadLetter) -> DeadLetterRecord:
     key = payload.get("event_id") if isinstance(payload, Mapping) else None
     return DeadLetterRecord.of_object(
         payload,
-        stage="enrich",
+        stage=Stage.ENRICH,
         reason=letter.reason,
         code=letter.code,
         key=str(key) if key is not None else None,

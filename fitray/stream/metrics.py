@@ -1,9 +1,9 @@
 """Ray metrics of the stream pipeline, one set per stage, for the Ray dashboard.
 
-Every stage (generate, enrich, produce, consume, store) reports events in and out, batch
-latency and dead letters by code; the consumer side adds duplicates skipped and the
-consumer lag per partition. Outside Ray (a plain process) every call is a no-op, so the
-same code runs in tests and in the standalone consumer.
+Every stage (``generate`` plus the dead-letter stages of :class:`fitray.dead_letters.Stage`)
+reports events in and out and batch latency; dead letters are counted by stage and code; the
+consumer side adds duplicates skipped and the consumer lag per partition. Outside Ray (a plain
+process) every call is a no-op, so the same code runs in tests and in the standalone consumer.
 """
 
 from __future__ import annotations
@@ -11,6 +11,8 @@ from __future__ import annotations
 import sys
 from collections.abc import Iterable
 from typing import Any
+
+from fitray.dead_letters import METRIC_TAG
 
 __all__ = ["LATENCY_BOUNDS_S", "StreamMetrics"]
 
@@ -31,7 +33,7 @@ def _ray_metrics() -> dict[str, Any] | None:
             events_in=Counter("fitray_stream_events_in", "Events into a stage.", stage),
             events_out=Counter("fitray_stream_events_out", "Events out of a stage.", stage),
             dead_letters=Counter(
-                "fitray_stream_dead_letters", "Events dead-lettered.", ("stage", "code")
+                "fitray_stream_dead_letters", "Events dead-lettered.", ("stage", METRIC_TAG)
             ),
             duplicates=Counter(
                 "fitray_stream_duplicates", "Events already stored (skipped).", stage
@@ -71,7 +73,7 @@ class StreamMetrics:
         if (m := _ray_metrics()) is None:
             return
         for letter in letters:
-            m["dead_letters"].inc(1, {"stage": letter.stage, "code": letter.code})
+            m["dead_letters"].inc(1, {"stage": letter.stage.value, METRIC_TAG: letter.code.value})
 
     def duplicates(self, n: int) -> None:
         if n and (m := _ray_metrics()) is not None:

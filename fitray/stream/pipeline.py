@@ -19,19 +19,18 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from fitray.compute import connect_ray
+from fitray.clients.kafka import ensure_topics, partition_lag
+from fitray.clients.ray import connect_ray
 from fitray.config import Settings
-from fitray.stack.kafka import ensure_topics
 from fitray.stream.consumer import ConsumerWorker
 from fitray.stream.enrich import EnrichmentWorker, Provider
 from fitray.stream.exceptions import StreamStalled
-from fitray.stream.kafka import partition_lag
 from fitray.stream.metrics import StreamMetrics
 from fitray.stream.producer import BatchProducer, ProduceReport
 from fitray.stream.source import RawTopicSource, SourceBatch, WorkoutGenerator
 from fitray.stream.summary import StreamSummary
 
-__all__ = ["StreamOptions", "StreamPipeline", "connect_ray"]
+__all__ = ["StreamOptions", "StreamPipeline"]
 
 log = logging.getLogger(__name__)
 MAX_BATCH_FAILURES = 5
@@ -80,6 +79,7 @@ class StreamPipeline:
         self.consumers: list[Any] = []
         self._lag_metrics = StreamMetrics("consume")
         self._source_metrics = StreamMetrics("generate")
+        self._resume_at: dict[int, float] = {}  # consumer index -> when its retry is due
 
     def run(self, on_progress: Callable[[StreamSummary], None] = lambda _: None) -> StreamSummary:
         connect_ray(self.settings)
@@ -108,9 +108,7 @@ class StreamPipeline:
         supervised = {"num_cpus": 0, "max_restarts": -1, "max_task_retries": -1}
         n_enrich = o.enrich_actors or s.stream_enrich_actors
         enricher = remote(**supervised)(EnrichmentWorker)
-        self.enrichers = [
-            enricher.remote(s, share=n_enrich, provider=o.provider) for _ in range(n_enrich)
-        ]
+        self.enrichers = [enricher.remote(s, provider=o.provider) for _ in range(n_enrich)]
         producer = remote(max_concurrency=self.max_in_flight + 2, **supervised)
         self.producer = producer(BatchProducer).remote(s, self.topic, self.dead_letter_topic)
         if o.consume:
@@ -159,9 +157,9 @@ class StreamPipeline:
                     producing = False
                 else:
                     in_flight.append(self._submit(batch))
-            busy = set(steps.values())
+            busy, now = set(steps.values()), time.monotonic()
             for i, actor in enumerate(self.consumers):
-                if i not in busy:
+                if i not in busy and now >= self._resume_at.get(i, 0.0):
                     steps[actor.step.remote()] = i
             waiting = [f.ref for f in in_flight if f.report is None] + list(steps)
             ready, _ = ray.wait(waiting, num_returns=1, timeout=0.2) if waiting else ([], [])
@@ -178,7 +176,6 @@ class StreamPipeline:
         if not failures:
             self.summary.generated += len(batch.workouts)
             self._source_metrics.batch(0, len(batch.workouts), 0.0)
-            self._source_metrics.dead_letters(batch.dead_letters)
         enricher = self.enrichers[self.summary.batches % len(self.enrichers)]
         self.summary.batches += 1
         enriched = enricher.enrich.remote(batch.workouts)
@@ -195,7 +192,8 @@ class StreamPipeline:
                 self._failed(ref, exc, by_ref, steps)
                 continue
             if ref in steps:
-                del steps[ref]
+                index = steps.pop(ref)
+                self._resume_at[index] = time.monotonic() + result.retry_after_s
                 self.summary.add_step(result)
             else:
                 by_ref[ref].report = result

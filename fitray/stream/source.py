@@ -15,14 +15,14 @@ import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
-from fitray.calories.resolve import load_exercise_profiles
+from fitray.clients.kafka import consumer_config
 from fitray.config import Settings
+from fitray.dead_letters import DeadLetterCode, Stage
+from fitray.exercises import read_exercises
 from fitray.schema import InvalidRecord, RawWorkout, parse_raw
 from fitray.stream.dead_letter import DeadLetterRecord
-from fitray.stream.kafka import consumer_config
 
 __all__ = ["EVENT_NAMESPACE", "RawTopicSource", "SourceBatch", "WorkoutGenerator", "event_id"]
 
@@ -66,7 +66,7 @@ class WorkoutGenerator:
 
     @classmethod
     def from_settings(cls, settings: Settings, **options: Any) -> WorkoutGenerator:
-        return cls(load_titles(settings.data_dir / "megaGymDataset.csv"), **options)
+        return cls(read_exercises(settings.exercises_file)["title"].to_pylist(), **options)
 
     def batches(self, size: int) -> Iterator[SourceBatch]:
         started = time.monotonic()
@@ -101,10 +101,6 @@ class WorkoutGenerator:
             duration_min=float(rnd.randint(1, 120)),
             event_time=datetime.now(UTC),
         )
-
-
-def load_titles(exercises_csv: Path) -> list[str]:
-    return [profile.title for profile in load_exercise_profiles(exercises_csv).values()]
 
 
 class RawTopicSource:
@@ -151,9 +147,9 @@ class RawTopicSource:
                 batch.dead_letters.append(
                     DeadLetterRecord(
                         m.value() or b"",
-                        "source",
+                        Stage.SOURCE,
                         exc.reason,
-                        "invalid_record",
+                        DeadLetterCode.INVALID_RECORD,
                         source_topic=m.topic(),
                         source_partition=m.partition(),
                         source_offset=m.offset(),

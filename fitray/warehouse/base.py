@@ -2,19 +2,21 @@
 
 A load inserts the staged rows not yet present (merge keyed on event_id) *and* its row in
 ``loads`` in the same transaction, so a crash anywhere before the commit leaves the warehouse
-as it was, and a re-run skips what is already there. ``before_commit`` is a hook called
-right before the commit: tests inject a crash there.
+as it was, and a re-run skips what is already there. The failpoint
+``warehouse.before_commit`` (:mod:`fitray.failpoints`) fires right before the commit.
 """
 
 from __future__ import annotations
 
 import json
 from abc import ABC, abstractmethod
-from collections.abc import Callable
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
-from fitray.batch.staging import Staging
+from fitray.config import Failpoint
+from fitray.failpoints import failpoint
+from fitray.staging import Staging
 
 __all__ = ["LoadRecord", "LoadResult", "Warehouse"]
 
@@ -63,8 +65,8 @@ class Warehouse(ABC):
 
     dialect: str
 
-    def __init__(self, *, before_commit: Callable[[], None] | None = None) -> None:
-        self.before_commit = before_commit
+    def __init__(self, *, failpoints: Collection[Failpoint] = ()) -> None:
+        self.failpoints = failpoints
 
     @abstractmethod
     def read_watermark(self) -> datetime | None:
@@ -78,5 +80,4 @@ class Warehouse(ABC):
         """Release connections (each call of load/read_watermark opens its own by default)."""
 
     def _about_to_commit(self) -> None:
-        if self.before_commit is not None:
-            self.before_commit()
+        failpoint(self.failpoints, "warehouse.before_commit")

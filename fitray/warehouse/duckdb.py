@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from fitray.batch.staging import Staging
+from fitray.staging import Staging
 from fitray.warehouse.base import LoadRecord, LoadResult, Warehouse
 from fitray.warehouse.exceptions import WarehouseError, WarehouseUnavailable
 from fitray.warehouse.sql import (

@@ -15,7 +15,7 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.csv as pacsv
 
-from fitray.batch.staging import Staging
+from fitray.staging import Staging
 from fitray.warehouse.base import LoadRecord, LoadResult, Warehouse
 from fitray.warehouse.exceptions import WarehouseError, WarehouseUnavailable
 from fitray.warehouse.sql import (

@@ -15,7 +15,8 @@ from typing import Any
 
 from pydantic import SecretStr
 
-from fitray.batch.staging import Staging
+from fitray.config import Settings
+from fitray.staging import Staging
 from fitray.warehouse.base import LoadRecord, LoadResult, Warehouse
 from fitray.warehouse.exceptions import WarehouseError, WarehouseUnavailable
 from fitray.warehouse.sql import (
@@ -66,7 +67,7 @@ class RedshiftWarehouse(Warehouse):
         return f"RedshiftWarehouse(iam_role={self._iam_role!r}, credentials=<redacted>)"
 
     @classmethod
-    def from_settings(cls, settings: Any, **kwargs: Any) -> RedshiftWarehouse:
+    def from_settings(cls, settings: Settings, **kwargs: Any) -> RedshiftWarehouse:
         def connect() -> Any:
             import redshift_connector
 

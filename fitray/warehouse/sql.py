@@ -6,10 +6,9 @@ dashboards keep querying ``exercises_enriched``; ``loads`` records every committ
 
 from __future__ import annotations
 
-from typing import Literal
-
 import pyarrow as pa
 
+from fitray.config import WarehouseBackend
 from fitray.schema import WAREHOUSE_ROW_SCHEMA
 
 __all__ = [
@@ -25,7 +24,7 @@ __all__ = [
     "watermark_sql",
 ]
 
-Dialect = Literal["duckdb", "postgres", "redshift"]
+Dialect = WarehouseBackend
 TARGET_TABLE = "exercises_enriched"
 LOADS_TABLE = "loads"
 LOADS_COLUMNS = (

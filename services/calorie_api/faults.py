@@ -61,9 +61,20 @@ class SlidingWindowMax:
         self.window_s, self._clock = window_s, clock
         self._stamps: deque[float] = deque()
         self.max_count = 0
+        self.count = 0
+        self.first: float | None = None  # clock of the first and the last event
+        self.last: float | None = None
+
+    @property
+    def span_s(self) -> float:
+        """Seconds from the first event to the last (0 before two events)."""
+        return (self.last - self.first) if self.first is not None and self.last else 0.0
 
     def add(self) -> None:
         now = self._clock()
+        self.count += 1
+        self.first = now if self.first is None else self.first
+        self.last = now
         stamps = self._stamps
         while stamps and stamps[0] <= now - self.window_s:
             stamps.popleft()
@@ -91,11 +102,13 @@ class ServiceStats:
                 setattr(self, counter.name, 0)
         self.accepted = SlidingWindowMax()
 
-    def as_dict(self) -> dict[str, int | str]:
+    def as_dict(self) -> dict[str, int | float | str]:
         counters = {f.name: getattr(self, f.name) for f in fields(self) if f.name != "accepted"}
         return {
             **counters,
             # accepted = authorised and let through by the rate limiter
+            "accepted": self.accepted.count,
+            "accepted_span_s": round(self.accepted.span_s, 6),
             "max_requests_in_any_1s_window": self.accepted.max_count,
             "window": "sliding",
         }

@@ -1,7 +1,7 @@
 """Increments lose nothing: late writers, same-second documents, crashes mid-load.
 
-Each test runs the in-process pipeline (the same steps as the Prefect flow) against the real
-document store, object store and each warehouse runnable here.
+Each test runs the batch's one definition -- the Prefect flow, its tasks on the stack's Ray --
+against the real document store, object store and each warehouse runnable here.
 """
 
 from __future__ import annotations
@@ -12,16 +12,9 @@ from typing import Any
 
 import pytest
 
-from fitray.batch.pipeline import run_batch
+from fitray.failpoints import InjectedFault
+from flows.etl import run_batch_flow as run_batch
 from tests.warehouse.conftest import BASE_TIME, make_doc, query, seed
-
-
-class Crash(Exception):
-    pass
-
-
-def crash() -> None:
-    raise Crash("injected between staging and commit")
 
 
 def warehouse_ids(name: str, settings: Any) -> list[str]:
@@ -78,8 +71,9 @@ def test_crash_between_staging_and_commit_then_rerun_loads_exactly_once(
 ) -> None:
     name, settings = backend
     seed(mongo_db, [make_doc(f"e{i}", BASE_TIME) for i in range(50)])
-    with pytest.raises(Crash):
-        run_batch(settings, name, before_commit=crash)
+    drill = settings.model_copy(update={"failpoints": frozenset({"warehouse.before_commit"})})
+    with pytest.raises(InjectedFault, match=r"warehouse\.before_commit"):
+        run_batch(drill, name)
     assert warehouse_ids(name, settings) == []
     assert query(name, settings, "SELECT count(*) FROM loads") == [(0,)]
     seed(mongo_db, [make_doc("after-crash", BASE_TIME)])

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from fitray.batch.pipeline import run_batch
-from fitray.stack.objectstore import s3_client
+from fitray.clients.s3 import s3_client
+from flows.etl import run_batch_flow as run_batch
 from tests.warehouse.conftest import BASE_TIME, make_doc, query, seed
 
 

@@ -271,7 +271,7 @@ async def test_html_garbage_is_retried_then_dead_lettered(calorie_service: Servi
     async with http_client(service.url, backoff=Backoff(0.005, 0.05, 3)) as client:
         result = await client.enrich_batch(distinct(4))
     assert not result.enriched
-    assert codes(result.dead_letters) == {"garbage"}
+    assert codes(result.dead_letters) == {"api_unavailable"}
     for letter in result.dead_letters:
         assert letter.attempts == 3
         assert "text/html instead of JSON" in letter.reason
@@ -288,9 +288,9 @@ async def test_unknown_activity_and_out_of_range_values_are_dead_letters(
         result = await client.enrich_batch([workout(UNKNOWN), too_heavy, workout()])
     assert len(result.enriched) == 1
     letters = {letter.code: letter for letter in result.dead_letters}
-    assert set(letters) == {"unknown_activity", "bad_request"}
+    assert set(letters) == {"unknown_activity", "rejected_by_api"}
     assert UNKNOWN in letters["unknown_activity"].reason
-    assert "weight" in letters["bad_request"].reason
+    assert "weight" in letters["rejected_by_api"].reason
     assert all(letter.attempts == 1 for letter in result.dead_letters)  # terminal: no retry
 
 
@@ -305,7 +305,8 @@ async def test_breaker_opens_and_the_client_stops_calling(calorie_service: Servi
     assert calls_when_open < 20
     assert service.stats()["requests"] == calls_when_open
     assert len(first.dead_letters) == len(second.dead_letters) == 20
-    assert codes(second.dead_letters) == {"circuit_open"}
+    assert codes(second.dead_letters) == {"api_unavailable"}
+    assert all("circuit breaker is open" in letter.reason for letter in second.dead_letters)
     assert all(letter.attempts == 0 for letter in second.dead_letters)
 
 
@@ -340,7 +341,7 @@ async def test_api_key_is_sent_and_a_wrong_one_never_leaks(
     async with http_client(service.url, api_key=wrong) as client:
         result = await client.enrich_batch([workout()])
     (letter,) = result.dead_letters
-    assert (letter.code, letter.attempts) == ("unauthorized", 1)
+    assert (letter.code, letter.attempts) == ("api_misconfigured", 1)
     assert "FITRAY_CALORIE_API_KEY" in letter.reason
     for text in (letter.reason, repr(letter), caplog.text):
         assert right not in text

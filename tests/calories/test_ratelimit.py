@@ -11,8 +11,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from fitray.calories.ratelimit import ClusterRateLimiter, LeaseBucket, TokenBucket
-from fitray.compute import connect_ray
+from fitray.calories.ratelimit import LeaseBucket, TokenBucket
+from fitray.calories.shared_limit import ClusterRateLimiter
+from fitray.clients.ray import connect_ray
 from fitray.config import Settings
 
 

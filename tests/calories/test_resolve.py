@@ -31,6 +31,7 @@ from fitray.calories.resolve import (
 )
 from fitray.calories.table import ActivityRow, ActivityTable, load_activity_table
 from fitray.exceptions import TerminalError
+from fitray.exercises import BadExerciseData
 
 ROOT = Path(__file__).resolve().parents[2]
 ACTIVITIES_CSV = ROOT / "data" / "activities.csv"
@@ -587,7 +588,7 @@ def test_mapping_non_text_values_count_as_empty(tmp_path: Path) -> None:
 def test_exercise_csv_missing_columns(tmp_path: Path) -> None:
     path = tmp_path / "ex.csv"
     path.write_text("Title,Type\nCrunch,Strength\n")
-    with pytest.raises(MappingFileError, match="missing columns"):
+    with pytest.raises(BadExerciseData, match=r"missing column\(s\) Desc, BodyPart"):
         load_exercise_profiles(path)
 
 

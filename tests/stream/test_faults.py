@@ -15,9 +15,10 @@ from typing import Any
 import pytest
 import ray
 
+from fitray.clients.kafka import partition_lag
+from fitray.clients.ray import connect_ray
 from fitray.stack import Stack
-from fitray.stream.kafka import partition_lag
-from fitray.stream.pipeline import StreamPipeline, connect_ray
+from fitray.stream.pipeline import StreamPipeline
 from tests.stream.conftest import StreamEnv, expected_ids, wait_for
 from tests.stream.helpers import enriched, publish
 

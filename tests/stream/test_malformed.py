@@ -5,9 +5,9 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from fitray.clients.kafka import partition_lag
 from fitray.stream.consumer import ConsumerWorker
 from fitray.stream.dead_letter import decode_headers
-from fitray.stream.kafka import partition_lag
 from fitray.stream.pipeline import StreamPipeline
 from fitray.stream.source import WorkoutGenerator
 from tests.stream.conftest import StreamEnv, wait_for

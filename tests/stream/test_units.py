@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 from hypothesis import given
 from hypothesis import strategies as st
 
+from fitray.dead_letters import DeadLetterCode, Stage
 from fitray.schema import MAX_WEIGHT_LB, MIN_WEIGHT_LB, EnrichedWorkout
 from fitray.stream.dead_letter import DeadLetterRecord, decode_headers
 from fitray.stream.sink import MongoSink, WriteOutcome, to_document
@@ -43,9 +44,9 @@ def test_generator_is_reproducible_and_in_range() -> None:
 def test_dead_letter_headers_carry_context_and_cut_huge_payloads() -> None:
     letter = DeadLetterRecord(
         b"x" * 5000,
-        "consume",
+        Stage.CONSUME,
         "weight_lb: bad",
-        "invalid_record",
+        DeadLetterCode.INVALID_RECORD,
         key=b"k",
         source_topic="t",
         source_partition=2,

@@ -9,9 +9,10 @@ from typing import Any
 import pyarrow as pa
 import pytest
 
-from fitray.batch.staging import open_staging
 from fitray.batch.transform import to_warehouse_rows
+from fitray.failpoints import InjectedFault
 from fitray.schema import WAREHOUSE_ROW_SCHEMA
+from fitray.staging import open_staging
 from fitray.warehouse import LoadRecord, open_warehouse
 from tests.warehouse.conftest import query
 
@@ -22,10 +23,6 @@ ORIGINAL_19 = (
     "kcal_per_hour_per_kg, timestamp"
 )
 NOW = datetime(2024, 5, 1, 12, tzinfo=UTC)
-
-
-class Crash(Exception):
-    pass
 
 
 def rows(ids: list[str], load_id: str) -> pa.Table:
@@ -114,11 +111,9 @@ def test_crash_before_commit_leaves_the_warehouse_as_it_was(backend: tuple[str, 
         open_staging(settings), stage_and_record(settings, ["a"], "L1")
     )
 
-    def crash() -> None:
-        raise Crash("injected between staging and commit")
-
-    crashing = open_warehouse(settings, name, before_commit=crash)
-    with pytest.raises(Crash):
+    drill = settings.model_copy(update={"failpoints": frozenset({"warehouse.before_commit"})})
+    crashing = open_warehouse(drill, name)
+    with pytest.raises(InjectedFault, match=r"warehouse\.before_commit"):
         crashing.load(open_staging(settings), stage_and_record(settings, ["b", "c"], "L2"))
     assert query(name, settings, "SELECT event_id FROM exercises_enriched") == [("a",)]
     assert query(name, settings, "SELECT load_id FROM loads") == [("L1",)]

@@ -9,8 +9,9 @@ from typing import Any
 import pytest
 from pydantic import SecretStr
 
-from fitray.batch.staging import Staging
 from fitray.config import Settings
+from fitray.failpoints import InjectedFault
+from fitray.staging import LocalStore, S3Store, Staging
 from fitray.warehouse import LoadRecord, WarehouseError, open_warehouse
 from fitray.warehouse.redshift import RedshiftWarehouse
 from fitray.warehouse.sql import target_columns
@@ -70,7 +71,7 @@ def warehouse(conn: FakeConnection, iam_role: str | None = None, **kw: Any) -> R
 
 
 RECORD = LoadRecord("L1", NOW, None, NOW, 10, ("s3://bkt/stage/L1/part-00000.parquet",))
-STAGING = Staging("s3://bkt/stage")
+STAGING = Staging(S3Store("s3://bkt/stage", client=None))
 
 
 def test_load_sends_copy_then_merge_in_one_transaction() -> None:
@@ -110,11 +111,8 @@ def test_key_credentials_when_no_role() -> None:
 def test_crash_before_commit_rolls_back() -> None:
     conn = FakeConnection()
 
-    def crash() -> None:
-        raise RuntimeError("injected")
-
-    with pytest.raises(RuntimeError):
-        warehouse(conn, before_commit=crash).load(STAGING, RECORD)
+    with pytest.raises(InjectedFault):
+        warehouse(conn, failpoints={"warehouse.before_commit"}).load(STAGING, RECORD)
     assert (conn.committed, conn.rolled_back) == (0, 1)
 
 
@@ -134,7 +132,7 @@ def test_driver_errors_never_carry_credentials(caplog: pytest.LogCaptureFixture)
 
 def test_local_staging_is_refused_with_the_setting_to_fix() -> None:
     with pytest.raises(WarehouseError, match="FITRAY_STAGING_URL=s3://"):
-        warehouse(FakeConnection()).load(Staging("/tmp/staging"), RECORD)
+        warehouse(FakeConnection()).load(Staging(LocalStore("/tmp/staging")), RECORD)
 
 
 def test_settings_secrets_stay_out_of_repr_and_public_view() -> None:

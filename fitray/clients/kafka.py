@@ -1,4 +1,5 @@
-"""The one place that builds confluent-kafka configurations and reads consumer lag.
+"""Kafka: the one place that builds confluent-kafka configurations, the admin client
+(topics), and reads a consumer group's lag.
 
 Producer settings, justified:
 
@@ -13,11 +14,23 @@ Producer settings, justified:
 
 from __future__ import annotations
 
+import threading
 from typing import Any
 
 from fitray.config import Settings
+from fitray.exceptions import FitrayError
 
-__all__ = ["consumer_config", "partition_lag", "producer_config"]
+Record = tuple[str | bytes | None, bytes]  # (key, value)
+
+__all__ = [
+    "Record",
+    "admin_client",
+    "consumer_config",
+    "deliver",
+    "ensure_topics",
+    "partition_lag",
+    "producer_config",
+]
 
 
 def producer_config(settings: Settings, **overrides: Any) -> dict[str, Any]:
@@ -68,3 +81,59 @@ def partition_lag(settings: Settings, group_id: str, topic: str) -> dict[int, in
         return lag
     finally:
         probe.close()
+
+
+def admin_client(bootstrap: str) -> Any:
+    from confluent_kafka.admin import AdminClient
+
+    return AdminClient({"bootstrap.servers": bootstrap, "log_level": 0})
+
+
+def ensure_topics(bootstrap: str, topics: list[str], *, partitions: int) -> list[str]:
+    """Create the topics that are missing; returns the ones created."""
+    from confluent_kafka import KafkaError, KafkaException
+    from confluent_kafka.admin import NewTopic
+
+    admin = admin_client(bootstrap)
+    existing = admin.list_topics(timeout=5).topics
+    missing = [NewTopic(t, partitions, 1) for t in topics if t not in existing]
+    created = []
+    for topic, future in admin.create_topics(missing).items() if missing else ():
+        try:
+            future.result(timeout=15)
+            created.append(topic)
+        except KafkaException as exc:
+            if exc.args[0].code() != KafkaError.TOPIC_ALREADY_EXISTS:
+                raise FitrayError(
+                    f"cannot create Kafka topic {topic}: {exc.args[0].str()}"
+                ) from None
+    return created
+
+
+def deliver(
+    producer: Any, topic: str, records: list[Record], headers: list[Any] | None = None
+) -> list[tuple[Record, Any]]:
+    """Produce every record and wait for all delivery reports; returns the failed ones with
+    their KafkaError. A full local queue is waited out (serving reports), never dropped."""
+    pending, failed, lock = [len(records)], [], threading.Lock()
+
+    def report(index: int) -> Any:
+        def on_delivery(err: Any, _msg: Any) -> None:
+            with lock:
+                pending[0] -= 1
+                if err is not None:
+                    failed.append((records[index], err))
+
+        return on_delivery
+
+    for i, (key, value) in enumerate(records):
+        kwargs = {"headers": headers[i]} if headers else {}
+        while True:
+            try:
+                producer.produce(topic, value, key, on_delivery=report(i), **kwargs)
+                break
+            except BufferError:  # local queue full: serve delivery reports, then retry
+                producer.poll(0.05)
+    while pending[0] > 0:
+        producer.poll(0.05)
+    return failed

@@ -12,10 +12,10 @@ from __future__ import annotations
 import os
 from typing import Any
 
+from fitray.clients.prefect import prefect_env
 from fitray.config import Settings
-from fitray.stack.prefect import prefect_env
 
-__all__ = ["connect_ray", "prepare_driver_env", "ray_init_kwargs"]
+__all__ = ["NAMESPACE", "connect_ray", "prepare_driver_env", "ray_init_kwargs"]
 
 NAMESPACE = "fitray"
 
