@@ -102,10 +102,17 @@ def seed_titles() -> list[str]:
 
 
 def seed_documents(prefix: str, count: int) -> list[dict[str, Any]]:
+    """Documents over :func:`seed_titles`; each title burns its own kcal/hour (bars differ)."""
     titles = seed_titles()
-    return [
-        make_doc(f"{prefix}{i:04d}", BASE_TIME, title=titles[i % len(titles)]) for i in range(count)
-    ]
+    documents = []
+    for i in range(count):
+        slot = i % len(titles)
+        kcal_per_hour = 120.0 + (slot * 37) % 600
+        document = make_doc(f"{prefix}{i:04d}", BASE_TIME, title=titles[slot])
+        document["kcal_per_hour"] = kcal_per_hour
+        document["total_kcal"] = kcal_per_hour * document["duration_min"] / 60
+        documents.append(document)
+    return documents
 
 
 @dataclass
@@ -257,13 +264,14 @@ class RecordedPage:
     def screenshot(self, name: str) -> Path:
         ARTIFACTS.mkdir(parents=True, exist_ok=True)
         path = ARTIFACTS / f"{name}.png"
+        self.page.mouse.move(1, 1)  # no hover tooltip in the picture
         self.page.screenshot(path=str(path), full_page=True)
         return path
 
 
 @pytest.fixture
 def recorded_page(browser: Any) -> Iterator[RecordedPage]:
-    context = browser.new_context(viewport={"width": 1400, "height": 1000})
+    context = browser.new_context(viewport={"width": 1400, "height": 2200})
     page = context.new_page()
     recorded = RecordedPage(page)
     page.on("console", lambda m: recorded.errors.extend([m.text] if m.type == "error" else []))
