@@ -72,7 +72,7 @@ def _export(path: Path, filters: Filters) -> None:
     from fitray.dashboard.report import describe_filters, write_report
 
     written = write_report(get_settings(), path, filters)
-    console.print(f"wrote {written} ({describe_filters(filters)})", highlight=False)
+    console.print(f"wrote {written} ({describe_filters(filters)})", highlight=False, soft_wrap=True)
 
 
 def _serve(port: int) -> None:
@@ -90,6 +90,7 @@ def _serve(port: int) -> None:
         console.print(
             f"dashboard: {dashboard_url(port)} (Exercises Analysis); Ctrl-C stops it",
             highlight=False,
+            soft_wrap=True,
         )
         if process.wait() != 0:
             raise DashboardServerError(
