@@ -15,6 +15,7 @@ from rich.table import Table
 from fitray.cli import mapping, stack, stream
 from fitray.cli._console import console, err_console
 from fitray.cli.batch import batch
+from fitray.cli.dashboard import dashboard
 from fitray.cli.demo import demo
 from fitray.config import get_settings
 from fitray.exceptions import FitrayError
@@ -44,6 +45,7 @@ app.add_typer(mapping.app, name="mapping")
 app.add_typer(stream.app, name="stream")
 app.command("batch")(batch)
 app.command("demo")(demo)
+app.command("dashboard")(dashboard)
 
 
 def main() -> None:
