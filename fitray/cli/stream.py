@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 from typing import Annotated, Any
 
@@ -36,6 +37,9 @@ def run(
     batch_size: Annotated[int | None, typer.Option(help="Workouts per Ray call.")] = None,
     max_in_flight: Annotated[int | None, typer.Option(help="Batches awaiting Kafka.")] = None,
     consume: Annotated[bool, typer.Option(help="Also run the consumer pool.")] = True,
+    as_json: Annotated[
+        bool, typer.Option("--json", help="Print the summary as JSON (progress stays on stderr).")
+    ] = False,
 ) -> None:
     """Run the whole pipeline on the Ray cluster, with a progress bar and a summary."""
     from fitray.stream.pipeline import StreamOptions, StreamPipeline
@@ -67,7 +71,7 @@ def run(
             progress.update(stored, completed=summary.stored + summary.duplicates)
 
         summary = StreamPipeline(get_settings(), options).run(update)
-    _render(summary, "fitray stream")
+    _render(summary, "fitray stream", as_json)
 
 
 @app.command("consume")
@@ -76,6 +80,7 @@ def consume_command(
     group: Annotated[str | None, typer.Option(help="Consumer group id.")] = None,
     database: Annotated[str | None, typer.Option(help="MongoDB database.")] = None,
     dead_letter_topic: Annotated[str | None, typer.Option(help="Dead-letter topic.")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the summary as JSON.")] = False,
 ) -> None:
     """One consumer in this process, until SIGINT/SIGTERM (finishes the batch, then leaves)."""
     from fitray.stream.consumer import ConsumerWorker, install_stop_signals, run_until_stopped
@@ -93,10 +98,13 @@ def consume_command(
     err_console.print(f"consuming {worker.topic} as group {worker.group_id}; Ctrl-C stops")
     run_until_stopped(worker, install_stop_signals(), summary.add_step)
     summary.finish()
-    _render(summary, "fitray stream consume")
+    _render(summary, "fitray stream consume", as_json)
 
 
-def _render(summary: StreamSummary, title: str) -> None:
+def _render(summary: StreamSummary, title: str, as_json: bool = False) -> None:
+    if as_json:
+        console.out(json.dumps(summary.as_json()))
+        return
     table = Table("count", "value", title=title)
     for name, value in summary.as_rows():
         table.add_row(name, value)

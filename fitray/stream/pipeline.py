@@ -157,6 +157,9 @@ class StreamPipeline:
                     producing = False
                 else:
                     in_flight.append(self._submit(batch))
+            self.summary.max_batches_in_flight = max(
+                self.summary.max_batches_in_flight, len(in_flight)
+            )
             busy, now = set(steps.values()), time.monotonic()
             for i, actor in enumerate(self.consumers):
                 if i not in busy and now >= self._resume_at.get(i, 0.0):
@@ -216,6 +219,7 @@ class StreamPipeline:
         """Batches leave in source order, so a raw-topic commit never passes a gap."""
         while in_flight and in_flight[0].report is not None:
             source.acknowledge(in_flight.popleft().batch)
+            self.summary.batches_acked += 1
 
     def _drained(self, drain: _Drain) -> bool:
         if not self.consumers:

@@ -4,8 +4,10 @@
 batch (``acks=all``, idempotent producer; settings in :mod:`fitray.clients.kafka`), so the
 caller's count of unacknowledged batches is a true bound on memory. A record whose delivery
 fails is produced again up to ``stream_produce_attempts`` times (librdkafka already retried
-it for ``delivery.timeout.ms``), then dead-lettered with its reason; a record Kafka refuses
-outright (too large) is dead-lettered at once. Concurrent ``send`` calls share the producer,
+it for ``delivery.timeout.ms``), then dead-lettered with its reason. A record too large for the
+topic makes the broker refuse its whole batch, innocent neighbours included: records refused
+for size are produced again one at a time, so only the one that is too large on its own is
+dead-lettered. Concurrent ``send`` calls share the producer,
 which is thread-safe; each waits for its own delivery reports.
 """
 
@@ -59,17 +61,26 @@ class BatchProducer:
         report = ProduceReport()
         started = time.perf_counter()
         todo, attempt, letters = list(records), 0, list(dead_letters)
+        oversized: list[Record] = []  # refused for size, maybe only for a neighbour's
         while todo:
             attempt += 1
             failed = self._deliver(todo)
             report.produced += len(todo) - len(failed)
             todo = []
             for record, err in failed:
-                if _terminal(err) or attempt >= self.settings.stream_produce_attempts:
+                if err.name() in _TOO_LARGE:
+                    oversized.append(record)
+                elif _terminal(err) or attempt >= self.settings.stream_produce_attempts:
                     letters.append(self._dead_letter(record, err))
                 else:
                     todo.append(record)
             report.retried += len(todo)
+        for record in oversized:
+            err = self._deliver_alone(record)
+            if err is None:
+                report.produced += 1
+            else:
+                letters.append(self._dead_letter(record, err))
         report.dead_letters = dict(
             DeadLetterWriter(self.settings, self.dead_letter_topic, self._client()).send(letters)
         )
@@ -105,6 +116,18 @@ class BatchProducer:
         if any(err.fatal() for _, err in failed):
             self._producer = None  # a fatal idempotence error: start a new producer session
         return failed
+
+    def _deliver_alone(self, record: Record) -> Any:
+        """Produce one record on its own (waiting for its report); its last error, or None."""
+        err = None
+        for _ in range(self.settings.stream_produce_attempts):
+            failed = self._deliver([record])
+            if not failed:
+                return None
+            err = failed[0][1]
+            if _terminal(err):
+                break
+        return err
 
     def _dead_letter(self, record: Record, err: Any) -> DeadLetterRecord:
         too_large = err.name() in _TOO_LARGE

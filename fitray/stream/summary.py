@@ -18,7 +18,9 @@ class StreamSummary:
     stored: int = 0
     duplicates: int = 0
     dead_letters: dict[str, int] = field(default_factory=dict)  # stage -> count
-    batches: int = 0
+    batches: int = 0  # batches taken from the source
+    batches_acked: int = 0  # of which Kafka acknowledged every record
+    max_batches_in_flight: int = 0  # the most ever between the source and Kafka's ack
     lag: int | None = None
     elapsed_s: float = 0.0
     _started: float = field(default=0.0, repr=False)
@@ -50,6 +52,15 @@ class StreamSummary:
         self._add_dead_letters(report.dead_letters)
         if self._started:
             self.elapsed_s = time.monotonic() - self._started
+
+    def as_json(self) -> dict[str, Any]:
+        """The counts for machines (``--json``): every field but the clock."""
+        return {
+            **{k: v for k, v in self.__dict__.items() if not k.startswith("_")},
+            "dead_letters": {str(k): v for k, v in self.dead_letters.items()},
+            "dead_lettered": self.dead_lettered,
+            "throughput_per_s": round(self.throughput_per_s, 1),
+        }
 
     def as_rows(self) -> list[tuple[str, str]]:
         rows = [

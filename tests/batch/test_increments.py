@@ -33,6 +33,8 @@ def test_first_run_loads_everything_and_counts_reconcile(
     assert summary.watermark_before is None
     assert summary.watermark_after == BASE_TIME + timedelta(seconds=99)
     assert not Path(settings.staging_location, summary.load_id).exists()  # purged
+    # the extract keeps the increment's read on an index where the store has one (MongoDB)
+    assert "stored_at_1" in mongo_db["exercises_calories"].index_information()
     again = run_batch(settings, name)  # re-reads the overlap, loads nothing twice
     assert (again.documents_read, again.rows_inserted, again.rows_skipped) == (100, 0, 100)
     assert again.watermark_before == again.watermark_after == summary.watermark_after
@@ -104,7 +106,7 @@ def test_documents_with_missing_fields_load_with_nulls(
     backend: tuple[str, Any], mongo_db: Any
 ) -> None:
     name, settings = backend
-    doc = make_doc("partial", BASE_TIME, duration_min=0.0)
+    doc = make_doc("partial", BASE_TIME, title="Dumbbell Bench Press", duration_min=0.0)
     del doc["total_kcal"]
     seed(mongo_db, [doc, make_doc("unknown-title", BASE_TIME, title="No such exercise")])
     run_batch(settings, name)
@@ -114,5 +116,7 @@ def test_documents_with_missing_fields_load_with_nulls(
         "SELECT event_id, kcal_per_minute, level, level_weighted_kcal FROM exercises_enriched "
         "ORDER BY event_id",
     )
-    assert rows[0] == ("partial", None, rows[0][2], None)
-    assert rows[1][0] == "unknown-title" and rows[1][2] is None and rows[1][3] is None
+    # the metadata joins (Intermediate) but a missing total or a zero duration gives null
+    # metrics, never a made-up 0; an unknown title keeps its own metrics and null metadata
+    assert rows[0] == ("partial", None, "Intermediate", None)
+    assert rows[1] == ("unknown-title", pytest.approx(236.0 / 60), None, None)

@@ -66,15 +66,19 @@ def test_dead_letter_headers_carry_context_and_cut_huge_payloads() -> None:
     assert letter.payload(1024) == b"x" * 1024
 
 
-def test_sink_counts_duplicates_as_success_and_classifies_the_rest() -> None:
-    outcome = WriteOutcome()
-    docs = [{"_id": str(i)} for i in range(3)]
-    MongoSink._classify(docs[0], {"code": 11000, "errmsg": "dup"}, outcome)
-    MongoSink._classify(docs[1], {"code": 91, "errmsg": "shutting down"}, outcome)
-    MongoSink._classify(docs[2], {"code": 2, "errmsg": "bad value"}, outcome)
-    assert outcome.duplicates == 1
-    assert outcome.retry == [docs[1]]
-    assert outcome.rejected == [(docs[2], 2, "bad value")]
+def test_sink_classifies_by_the_index_mongodb_names() -> None:
+    outcome, unsure = WriteOutcome(), []
+    docs = [{"_id": str(i)} for i in range(5)]
+    MongoSink._classify(docs[0], {"code": 11000, "keyPattern": {"_id": 1}}, outcome, unsure)
+    MongoSink._classify(docs[1], {"code": 11000, "keyPattern": {"title": 1}, "errmsg": "dup"},
+                        outcome, unsure)  # fmt: skip
+    MongoSink._classify(docs[2], {"code": 11000, "errmsg": "dup"}, outcome, unsure)
+    MongoSink._classify(docs[3], {"code": 91, "errmsg": "shutting down"}, outcome, unsure)
+    MongoSink._classify(docs[4], {"code": 2, "errmsg": "bad value"}, outcome, unsure)
+    assert outcome.duplicates == 1  # only the _id index means "already stored"
+    assert unsure == [docs[2]]  # no index named (FerretDB): looked up in the store
+    assert outcome.retry == [docs[3]]
+    assert outcome.rejected == [(docs[1], 11000, "dup"), (docs[4], 2, "bad value")]
 
 
 def test_document_shape_is_id_plus_every_field_plus_stored_at() -> None:
