@@ -202,6 +202,14 @@ class Settings(BaseSettings):
         description="IAM role ARN for COPY from S3; without it COPY uses the AWS key settings.",
     )
 
+    # -- dashboard and report ---------------------------------------------------------------
+    dashboard_port: int = Field(8501, description="Port of `fitray dashboard` on 127.0.0.1.")
+    report_dir: Path | None = Field(
+        None,
+        description="Where the batch flow writes report.html and chart PNGs after each load; "
+        "empty means <stack_dir>/data/report.",
+    )
+
     # -- stream pipeline (fitray stream) ----------------------------------------------------
     stream_enrich_actors: int = Field(
         2, ge=1, description="Async Ray actors enriching workouts with calories."
@@ -257,7 +265,9 @@ class Settings(BaseSettings):
         f"({', '.join(FAILPOINTS)}); empty in normal operation.",
     )
 
-    @field_validator("s3_endpoint_url", "exercises_csv", "activities_csv", mode="before")
+    @field_validator(
+        "s3_endpoint_url", "exercises_csv", "activities_csv", "report_dir", mode="before"
+    )
     @classmethod
     def _empty_is_none(cls, value: Any) -> Any:
         return None if value == "" else value
@@ -314,6 +324,10 @@ class Settings(BaseSettings):
     @property
     def activities_file(self) -> Path:
         return self.activities_csv or self.data_dir / "activities.csv"
+
+    @property
+    def report_folder(self) -> Path:
+        return self.report_dir or self.stack_dir / "data" / "report"
 
     @property
     def duckdb_file(self) -> Path:

@@ -12,7 +12,7 @@ import sys
 import typer
 from rich.table import Table
 
-from fitray.cli import mapping, stack, stream
+from fitray.cli import mapping, quicksight, stack, stream
 from fitray.cli._console import console, err_console
 from fitray.cli.batch import batch
 from fitray.cli.dashboard import dashboard
@@ -43,6 +43,7 @@ def show_config() -> None:
 app.add_typer(stack.app, name="stack")
 app.add_typer(mapping.app, name="mapping")
 app.add_typer(stream.app, name="stream")
+app.add_typer(quicksight.app, name="quicksight")
 app.command("batch")(batch)
 app.command("demo")(demo)
 app.command("dashboard")(dashboard)
@@ -54,5 +55,5 @@ def main() -> None:
     except FitrayError as exc:
         if os.environ.get("FITRAY_DEBUG"):
             raise
-        err_console.print(f"[red]error:[/red] {exc}", highlight=False)
+        err_console.print(f"[red]error:[/red] {exc}", highlight=False, soft_wrap=True)
         sys.exit(1)

@@ -57,15 +57,7 @@ def dashboard(
         return
     if not filters.is_all():
         raise typer.BadParameter("filters apply to --export; on the web page, pick them there")
-    _serve(port or _default_port())
-
-
-def _default_port() -> int:
-    from fitray.dashboard.server import DEFAULT_PORT
-
-    # FITRAY_DASHBOARD_PORT once Settings has it; until then the option or 8501
-    port: int = getattr(get_settings(), "dashboard_port", DEFAULT_PORT)
-    return port
+    _serve(port or get_settings().dashboard_port)
 
 
 def _export(path: Path, filters: Filters) -> None:

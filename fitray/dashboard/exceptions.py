@@ -8,14 +8,10 @@ setting or the command that fixes it.
 from __future__ import annotations
 
 from fitray.exceptions import TerminalError
-from fitray.warehouse.exceptions import WarehouseUnavailable
+from fitray.warehouse.exceptions import WarehouseBusy, WarehouseUnavailable
 
 __all__ = ["WarehouseBusy", "WarehouseEmpty", "WarehouseUnavailable"]
 
 
 class WarehouseEmpty(TerminalError):
     """The warehouse holds no table or no row yet: run a batch load first."""
-
-
-class WarehouseBusy(WarehouseUnavailable):
-    """DuckDB's file is held for writing by another process (a batch load) beyond the wait."""

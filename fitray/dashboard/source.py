@@ -9,16 +9,16 @@ Driver errors become one line that names the setting to fix; secrets are scrubbe
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
 from typing import Any
 
 from fitray.config import Settings
-from fitray.dashboard.exceptions import WarehouseBusy, WarehouseEmpty, WarehouseUnavailable
+from fitray.dashboard.exceptions import WarehouseEmpty, WarehouseUnavailable
 from fitray.dashboard.queries import Query
 from fitray.exceptions import ConfigError
+from fitray.warehouse.duckdb import open_duckdb
 
 __all__ = ["DUCKDB_LOCK_WAIT_S", "Reader", "Rows", "open_reader"]
 
@@ -67,30 +67,7 @@ def _duckdb(path: Path) -> Iterator[Reader]:
 
 
 def _open_duckdb(path: Path) -> Any:
-    import duckdb
-
-    deadline = time.monotonic() + DUCKDB_LOCK_WAIT_S
-    delay_s = 0.05
-    while True:
-        try:
-            # never fetch an extension from the network: the dashboard runs offline
-            return duckdb.connect(
-                str(path), read_only=True, config={"autoinstall_known_extensions": False}
-            )
-        except duckdb.IOException as exc:
-            if "lock" not in str(exc).lower():
-                raise WarehouseUnavailable(
-                    f"DuckDB file {path} cannot be opened ({_first_line(exc)}); "
-                    "check FITRAY_DUCKDB_PATH"
-                ) from None
-            remaining = deadline - time.monotonic()
-            if remaining <= 0:
-                raise WarehouseBusy(
-                    f"DuckDB file {path} is held for writing by another process (a batch "
-                    "load?); refresh in a moment"
-                ) from None
-            time.sleep(min(delay_s, remaining))  # back off until the writer commits
-            delay_s *= 2
+    return open_duckdb(path, read_only=True, wait_s=DUCKDB_LOCK_WAIT_S)
 
 
 # -- PostgreSQL ---------------------------------------------------------------------------------

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fitray.exceptions import TerminalError, TransientError
 
-__all__ = ["WarehouseError", "WarehouseUnavailable"]
+__all__ = ["WarehouseBusy", "WarehouseError", "WarehouseUnavailable"]
 
 
 class WarehouseError(TerminalError):
@@ -13,3 +13,7 @@ class WarehouseError(TerminalError):
 
 class WarehouseUnavailable(TransientError):
     """The warehouse could not be reached or dropped the connection; retry later."""
+
+
+class WarehouseBusy(WarehouseUnavailable):
+    """DuckDB's file stayed locked by another process (one writer or many readers) too long."""

@@ -185,7 +185,7 @@ def test_duckdb_held_by_a_writer_is_busy_then_readable(
         assert holder.stdout is not None and holder.stdin is not None
         assert holder.stdout.readline() == b"held\n"
         monkeypatch.setattr(source, "DUCKDB_LOCK_WAIT_S", 0.5)
-        with pytest.raises(WarehouseBusy, match="held for writing"):
+        with pytest.raises(WarehouseBusy, match="stayed locked by another process"):
             fetch_analysis(settings, Filters())
         holder.stdin.close()  # the writer ends
         holder.wait(timeout=30)
