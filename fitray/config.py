@@ -115,6 +115,20 @@ class Settings(BaseSettings):
         "join with it (token from RAY_AUTH_TOKEN or ~/.ray/auth_token; Ray creates it).",
     )
     ray_num_cpus: int = Field(2, ge=1, description="CPUs the local Ray head offers.")
+    ray_worker_num_cpus: int = Field(
+        1, ge=1, description="CPUs the second local Ray node (`fitray stack up ray-worker`) offers."
+    )
+    ray_worker_port: int = Field(
+        23000,
+        ge=1024,
+        le=64000,
+        description="First port of the second local Ray node: it takes this one to +5 (node "
+        "manager, object manager, runtime-env agent, dashboard agent gRPC and HTTP, metrics "
+        "export) and +100 to +299 for its workers, clear of the head's defaults.",
+    )
+    prometheus_port: int = Field(
+        9090, description="Local Prometheus (stack service), scraping every Ray node's metrics."
+    )
 
     # -- calorie API ------------------------------------------------------------------------
     calorie_api_url: str = Field(
