@@ -16,9 +16,11 @@ from fitray.stack.objectstore import ObjectStoreService
 from fitray.stack.postgres import PostgresService
 from fitray.stack.prefect import PrefectService
 from fitray.stack.process import port_in_use, tail
+from fitray.stack.prometheus import PrometheusService
 from fitray.stack.ray import RayHeadService
+from fitray.stack.ray_worker import RayWorkerService
 
-__all__ = ["SERVICE_TYPES", "ServiceStatus", "Stack"]
+__all__ = ["OPT_IN", "SERVICE_TYPES", "ServiceStatus", "Stack"]
 
 SERVICE_TYPES: tuple[type[Service], ...] = (
     PostgresService,
@@ -27,9 +29,15 @@ SERVICE_TYPES: tuple[type[Service], ...] = (
     ObjectStoreService,
     CalorieApiService,
     RayHeadService,
+    RayWorkerService,
     PrefectService,
+    PrometheusService,
 )
+# Started only when named (`fitray stack up ray-worker`); shown and stopped with the rest while
+# they run. A second Ray node on the same cores only serves multi-node runs and their tests.
+OPT_IN = frozenset({RayWorkerService.name})
 
+_ORDER = {cls.name: i for i, cls in enumerate(SERVICE_TYPES)}
 Progress = Callable[[str], None]
 
 
@@ -50,10 +58,19 @@ class Stack:
             raise StackError(
                 f"unknown service(s) {', '.join(unknown)}; choose from {', '.join(known)}"
             )
-        self.services = [cls(settings) for cls in SERVICE_TYPES if not names or cls.name in names]
+        wanted = set(names) if names else {c.name for c in SERVICE_TYPES} - OPT_IN
+        self.services = [cls(settings) for cls in SERVICE_TYPES if cls.name in wanted]
+        # with no names, status and down also cover an opt-in server that happens to run
+        self._running_opt_in = [
+            cls(settings) for cls in SERVICE_TYPES if not names and cls.name in OPT_IN
+        ]
+
+    def _present(self) -> list[Service]:
+        extra = [s for s in self._running_opt_in if s.files.pid() is not None]
+        return sorted([*self.services, *extra], key=lambda s: _ORDER[s.name])
 
     def status(self) -> list[ServiceStatus]:
-        return [self._status(service) for service in self.services]
+        return [self._status(service) for service in self._present()]
 
     def up(self, progress: Progress = lambda _: None) -> list[ServiceStatus]:
         """Start what is not healthy (installing first), then wait for all; healthy ones stay."""
@@ -75,7 +92,7 @@ class Stack:
         return self.status()
 
     def down(self, progress: Progress = lambda _: None) -> None:
-        for service in reversed(self.services):
+        for service in reversed(self._present()):
             if service.stop():
                 progress(f"{service.name}: stopped")
 

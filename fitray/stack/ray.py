@@ -22,10 +22,17 @@ import urllib.request
 from pathlib import Path
 from typing import Any
 
+from fitray.config import Settings
 from fitray.stack.base import Service
 from fitray.stack.exceptions import StackError
 
-__all__ = ["RayHeadService", "ray_auth_token"]
+__all__ = [
+    "RayHeadService",
+    "alive_nodes",
+    "dashboard_access_hint",
+    "ray_auth_token",
+    "ray_cli",
+]
 
 
 class RayHeadService(Service):
@@ -44,7 +51,7 @@ class RayHeadService(Service):
     def install(self) -> None:
         """A token head needs a token before it starts (``ray start`` will not create one)."""
         if self.settings.ray_auth_mode == "token" and ray_auth_token() is None:
-            ray = shutil.which("ray", path=str(Path(sys.executable).parent)) or "ray"
+            ray = ray_cli()
             # prints the token: keep it out of our logs
             subprocess.run([ray, "get-auth-token", "--generate"], stdout=subprocess.DEVNULL,
                            stderr=subprocess.DEVNULL, check=False, timeout=60)  # fmt: skip
@@ -53,7 +60,7 @@ class RayHeadService(Service):
                                  "--generate`); or set FITRAY_RAY_AUTH_MODE=disabled")  # fmt: skip
 
     def start(self) -> None:
-        ray = shutil.which("ray", path=str(Path(sys.executable).parent)) or "ray"
+        ray = ray_cli()
         s = self.settings
         self.files.spawn(
             [
@@ -69,7 +76,12 @@ class RayHeadService(Service):
                 f"--dashboard-port={s.ray_dashboard_port}",
                 "--disable-usage-stats",
             ],
-            env={"RAY_USAGE_STATS_ENABLED": "0", "RAY_AUTH_MODE": s.ray_auth_mode},
+            env={
+                "RAY_USAGE_STATS_ENABLED": "0",
+                "RAY_AUTH_MODE": s.ray_auth_mode,
+                # the dashboard's Metrics tab and health check ask the stack's Prometheus
+                "RAY_PROMETHEUS_HOST": f"http://127.0.0.1:{s.prometheus_port}",
+            },
         )
 
     def stop(self) -> bool:
@@ -81,17 +93,43 @@ class RayHeadService(Service):
         url = f"{self.settings.ray_dashboard_url}/api/version"
         try:
             version = _get_json(url, timeout_s=3)
-            nodes = _get_json(f"{self.settings.ray_dashboard_url}/nodes?view=summary", timeout_s=5)
         except (OSError, ValueError) as exc:
             raise StackError(f"Ray dashboard at {url} not reachable: {exc}") from None
-        alive = [
-            n
-            for n in nodes.get("data", {}).get("summary", [])
-            if n.get("raylet", {}).get("state") == "ALIVE"
-        ]
+        alive = alive_nodes(self.settings)
         if not alive:
             raise StackError("Ray dashboard answers but reports no live node")
         return f"dashboard API ok (Ray {version.get('ray_version')}, {len(alive)} node(s) alive)"
+
+
+def alive_nodes(settings: Settings) -> list[dict[str, Any]]:
+    """The raylet records of the live nodes, as the dashboard reports them."""
+    url = f"{settings.ray_dashboard_url}/nodes?view=summary"
+    try:
+        nodes = _get_json(url, timeout_s=5)
+    except (OSError, ValueError) as exc:
+        raise StackError(f"Ray dashboard at {url} not reachable: {exc}") from None
+    raylets = [n.get("raylet", {}) for n in nodes.get("data", {}).get("summary", [])]
+    return [r for r in raylets if r.get("state") == "ALIVE"]
+
+
+def dashboard_access_hint(settings: Settings) -> str | None:
+    """How a person gets past the dashboard's "Authentication Token Required" dialog.
+
+    It names the command that prints the token, never the token itself: this text may be
+    shown on a terminal, and terminals end up in logs. None when the head runs without auth.
+    """
+    if settings.ray_auth_mode != "token":
+        return None
+    return (
+        f"The Ray dashboard ({settings.ray_dashboard_url}) asks for a token: run "
+        f"`{ray_cli()} get-auth-token` and paste what it prints (the browser keeps it in a "
+        "cookie). API clients send it as `Authorization: Bearer <token>`."
+    )
+
+
+def ray_cli() -> str:
+    """The ``ray`` command of this environment (the one whose Ray version we run)."""
+    return shutil.which("ray", path=str(Path(sys.executable).parent)) or "ray"
 
 
 def ray_auth_token() -> str | None:
