@@ -105,7 +105,13 @@ class StreamPipeline:
             topics.append(o.raw_topic or s.kafka_raw_topic)
         ensure_topics(s.kafka_bootstrap_servers, topics, partitions=s.kafka_partitions)
         remote: Any = ray.remote  # Ray's stubs know no options dict
-        supervised = {"num_cpus": 0, "max_restarts": -1, "max_task_retries": -1}
+        # SPREAD: across the nodes; by default zero-CPU actors mostly stay on the driver's
+        supervised = {
+            "num_cpus": 0,
+            "max_restarts": -1,
+            "max_task_retries": -1,
+            "scheduling_strategy": "SPREAD",
+        }
         n_enrich = o.enrich_actors or s.stream_enrich_actors
         enricher = remote(**supervised)(EnrichmentWorker)
         self.enrichers = [enricher.remote(s, provider=o.provider) for _ in range(n_enrich)]
