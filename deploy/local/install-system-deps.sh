@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Installs the system packages the local stack needs, if missing: a JDK 17+ and Maven (Kafka),
-# Go (FerretDB), PostgreSQL server binaries, Chromium (dashboard tests). Debian/Ubuntu via
-# apt-get when run as root (or with sudo); elsewhere it names what to install and exits
-# non-zero. Idempotent.
+# Go (FerretDB), PostgreSQL server binaries, Chromium (dashboard tests), Prometheus (Ray
+# metrics). Debian/Ubuntu via apt-get when run as root (or with sudo); elsewhere it names what
+# to install and exits non-zero. Idempotent.
 set -euo pipefail
 
 missing=()
@@ -12,6 +12,7 @@ command -v go >/dev/null 2>&1 || missing+=(golang-go)
 ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || missing+=(postgresql)
 python3 -c 'import venv, ensurepip' >/dev/null 2>&1 || missing+=(python3-venv)
 command -v chromium >/dev/null 2>&1 || missing+=(chromium)  # dashboard browser tests
+command -v prometheus >/dev/null 2>&1 || missing+=(prometheus)  # Ray metrics (stack service)
 
 if [ ${#missing[@]} -eq 0 ]; then
   exit 0

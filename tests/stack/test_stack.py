@@ -25,6 +25,7 @@ PROOFS = {
     "calorie-api": "lookup ok",
     "ray": "dashboard API ok",
     "prefect": "API healthy",
+    "prometheus": "query ok",
 }
 
 
