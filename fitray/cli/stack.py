@@ -11,19 +11,21 @@ from fitray.cli._console import console, err_console
 from fitray.config import get_settings
 from fitray.stack import ServiceStatus, Stack, StackError
 from fitray.stack.process import tail
+from fitray.stack.ray import dashboard_access_hint
 
 __all__ = ["app"]
 
 app = typer.Typer(
-    help="Run the local stack: Kafka, FerretDB, PostgreSQL, S3, calorie API, Ray, Prefect.",
+    help="Run the local stack: Kafka, FerretDB, PostgreSQL, S3, calorie API, Ray, Prefect, "
+    "Prometheus (and, on request, a second Ray node: ray-worker).",
     no_args_is_help=True,
 )
 
 Services = Annotated[
     list[str] | None,
     typer.Argument(
-        help="Services to act on (default: all): postgres ferretdb kafka s3 "
-        "calorie-api ray prefect."
+        help="Services to act on (default: all but ray-worker): postgres ferretdb kafka s3 "
+        "calorie-api ray ray-worker prefect prometheus."
     ),
 ]
 
@@ -34,6 +36,9 @@ def _render(statuses: list[ServiceStatus]) -> None:
         state = "[green]healthy[/green]" if status.healthy else "[red]down[/red]"
         table.add_row(status.name, state, status.where, status.detail)
     console.print(table)
+    ray_up = any(s.name == "ray" and s.healthy for s in statuses)
+    if ray_up and (hint := dashboard_access_hint(get_settings())):
+        console.print(hint, highlight=False, markup=False)
 
 
 @app.command()
