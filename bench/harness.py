@@ -7,9 +7,9 @@ table and writes ``bench/results/<bench>-<UTC stamp>.json`` with the commit (and
 tree was dirty), the machine, the parameters, every round's seconds, and the command that
 reproduces the run. Sizes are always run in full: nothing here scales a sample up.
 
-    bench = Bench("load", params=vars(args))
-    fitray = bench.side("fitray_load", "fitray load", FITRAY, size=rows, unit="rows")
-    insert = bench.side("row_insert", "row-by-row INSERT", ORIGINAL, size=rows, unit="rows")
+    bench = Bench("load", vars(args), size=rows, unit="rows")
+    fitray = bench.side("fitray_load", "fitray load", FITRAY)
+    insert = bench.side("row_insert", "row-by-row INSERT", ORIGINAL)
     interleave(3, [(fitray, load_once), (insert, insert_once)])
     bench.ratio(fitray, insert)
     bench.finish(args.out)
@@ -135,8 +135,10 @@ class Ratio:
 class Bench:
     """One run of one benchmark; records its context when created and when finished."""
 
-    def __init__(self, name: str, params: dict[str, Any]) -> None:
-        self.name = name
+    def __init__(
+        self, name: str, params: dict[str, Any], *, size: int = 0, unit: str = "items"
+    ) -> None:
+        self.name, self.size, self.unit = name, size, unit  # the sides' defaults
         self.params = {k: v for k, v in params.items() if k not in ("out", "smoke")}
         self.smoke = bool(params.get("smoke"))
         self.started_at = datetime.now(UTC)
@@ -146,8 +148,10 @@ class Bench:
         self.ratios: list[Ratio] = []
         self.notes: list[str] = []
 
-    def side(self, key: str, label: str, role: str, *, size: int, unit: str) -> Side:
-        made = Side(key, label, role, size, unit)
+    def side(
+        self, key: str, label: str, role: str, *, size: int | None = None, unit: str | None = None
+    ) -> Side:
+        made = Side(key, label, role, size or self.size, unit or self.unit)
         self.sides.append(made)
         return made
 
@@ -211,21 +215,21 @@ def render(record: dict[str, Any]) -> str:
         f"   commit {git['commit'][:10]}{dirty}; {machine['cores']} cores {machine['cpu_model']};"
         f" load average {record['load_average']['before'][0]:.2f} -> "
         f"{record['load_average']['after'][0]:.2f}",
-        f"{'side':<58}{'role':>9}{'size':>11}{'rounds':>7}{'median s':>10}{'spread':>8}"
+        f"{'side':<64}{'role':>9}{'size':>11}{'rounds':>7}{'median s':>10}{'spread':>8}"
         f"{'rate/s':>13}",
     ]
     for s in record["sides"]:
         if not s["rounds"]:
-            lines.append(f"{s['label'][:57]:<58}{s['role']:>9}  (not measured)")
+            lines.append(f"{s['label'][:63]:<64}{s['role']:>9}  (not measured)")
             continue
         spread = f"{s['spread']:.0%}" if s["rounds"] > 1 else "-"
         lines.append(
-            f"{s['label'][:57]:<58}{s['role']:>9}{s['size']:>11,}{s['rounds']:>7}"
+            f"{s['label'][:63]:<64}{s['role']:>9}{s['size']:>11,}{s['rounds']:>7}"
             f"{s['median_s']:>10.3f}{spread:>8}{s['rate_per_s']:>13,.0f} {s['unit']}/s"
         )
     for r in record["ratios"]:
         shown = "n/a" if r["value"] is None else f"{r['value']:.3g}x"
-        lines.append(f"ratio {r['name']:<60} (vs {r['against']}) {shown:>9}")
+        lines.append(f"ratio {r['name']:<66} (vs {r['against']}) {shown:>9}")
     lines += [f"note: {n}" for n in record["notes"]]
     return "\n".join(lines)
 
