@@ -17,6 +17,7 @@ from fitray.cli._console import console, err_console
 from fitray.cli.batch import batch
 from fitray.cli.dashboard import dashboard
 from fitray.cli.demo import demo
+from fitray.cli.report import report
 from fitray.config import get_settings
 from fitray.exceptions import FitrayError
 
@@ -47,6 +48,7 @@ app.add_typer(quicksight.app, name="quicksight")
 app.command("batch")(batch)
 app.command("demo")(demo)
 app.command("dashboard")(dashboard)
+app.command("report")(report)
 
 
 def main() -> None:

@@ -11,11 +11,11 @@ from types import ModuleType
 
 import streamlit as st
 
-from fitray.dashboard.views import analysis
+from fitray.dashboard.views import analysis, health
 
 __all__ = ["PAGES", "main"]
 
-PAGES: tuple[ModuleType, ...] = (analysis,)
+PAGES: tuple[ModuleType, ...] = (analysis, health)
 
 
 def main() -> None:

@@ -1,13 +1,15 @@
-"""SQL text of the "Exercises Analysis" page: pure builders, no connection, no values inlined.
+"""SQL text of the dashboard's pages: pure builders, no connection, no values inlined.
 
 Every filter value travels as a bound parameter; the only names spliced into the text are the
 columns of :data:`DIMENSIONS` and :data:`MEASURES`, fixed here. Every panel is one aggregate
 (COUNT/AVG ... GROUP BY) computed by the warehouse, so the page never pulls rows into Python.
+The "Pipeline health" page reads the ``loads`` table and counts rows by event time the same way.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, fields
+from datetime import datetime
 from typing import Literal
 
 from fitray.warehouse.sql import LOADS_TABLE, TARGET_TABLE
@@ -23,8 +25,11 @@ __all__ = [
     "any_row_query",
     "breakdown_query",
     "kpi_query",
+    "load_history_query",
     "loads_query",
+    "newest_event_query",
     "options_query",
+    "rows_since_query",
     "table_exists_query",
     "where_clause",
 ]
@@ -66,7 +71,7 @@ class Filters:
 @dataclass(frozen=True)
 class Query:
     sql: str
-    params: tuple[str, ...] = ()
+    params: tuple[str | int | datetime, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -178,3 +183,28 @@ def any_row_query() -> Query:
 def loads_query() -> Query:
     """How many loads committed and when the last one finished (the page says how fresh)."""
     return Query(f"SELECT COUNT(*), MAX(finished_at) FROM {LOADS_TABLE}")
+
+
+def load_history_query(limit: int) -> Query:
+    """The latest ``limit`` committed loads, newest first, with what each one read and wrote.
+
+    The limit is an ``int`` formatted into the text (not a value anyone types), because
+    Redshift does not take a bound parameter in LIMIT."""
+    if isinstance(limit, bool) or not isinstance(limit, int) or limit < 1:
+        raise ValueError(f"limit must be a positive int, not {limit!r}")
+    return Query(
+        "SELECT load_id, started_at, finished_at, watermark_before, watermark_after, "
+        f"documents_read, rows_inserted, rows_skipped FROM {LOADS_TABLE} "
+        f"ORDER BY finished_at DESC LIMIT {limit}"
+    )
+
+
+def newest_event_query() -> Query:
+    """Event time of the newest loaded workout (how fresh the data is, not the loads)."""
+    return Query(f'SELECT MAX("timestamp") FROM {TARGET_TABLE}')
+
+
+def rows_since_query(since: datetime, dialect: str) -> Query:
+    """Rows whose event time is at or after ``since``: the warehouse's side of a reconciliation."""
+    mark = _placeholder(dialect)
+    return Query(f'SELECT COUNT(*) FROM {TARGET_TABLE} WHERE "timestamp" >= {mark}', (since,))

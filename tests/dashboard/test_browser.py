@@ -185,7 +185,9 @@ def test_missing_busy_empty_and_unreachable_warehouses_show_one_line(
     writer = duckdb.connect(str(path))  # this process holds the file as a batch load would
     try:
         ui.refresh()
-        wait_until(lambda: "stayed locked by another process" in ui.state(), WAIT_S, "the busy state")
+        wait_until(
+            lambda: "stayed locked by another process" in ui.state(), WAIT_S, "the busy state"
+        )
         recorded_page.screenshot("state-busy")
         writer.execute(create_target_sql("duckdb"))
         writer.execute(create_loads_sql("duckdb"))
