@@ -71,6 +71,10 @@ class RayWorkerService(Service):
         return self.files.stop(timeout_s=5.0)
 
     def check(self) -> str:
+        if self.files.pid() is None:  # the dashboard may still list a node just stopped
+            raise StackError(
+                f"{self.name} is not running; start it with `fitray stack up ray-worker`"
+            )
         node = self.node()
         if node is None:
             raise StackError(
