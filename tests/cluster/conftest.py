@@ -8,9 +8,11 @@ import signal
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 import ray
+from ray.util.state import get_actor
 
 from fitray.clients.ray import connect_ray
 from fitray.config import Settings
@@ -20,7 +22,7 @@ from fitray.stack.ray_worker import RayWorkerService
 from tests.stream.conftest import stream_env, wait_for
 from tests.warehouse.conftest import batch_settings
 
-__all__ = ["TwoNodes", "batch_settings", "stream_env", "two_nodes"]
+__all__ = ["TwoNodes", "batch_settings", "node_of", "stream_env", "two_nodes"]
 
 NODE_DEATH_S = 90  # the GCS notices a killed raylet by missed health checks (~30 s here)
 
@@ -67,6 +69,12 @@ def spread_reaches(node_id: str) -> bool:
     the head's scheduler has it in its view, and until then nothing is placed there."""
     probes = [_where.options(scheduling_strategy="SPREAD").remote() for _ in range(4)]
     return node_id in ray.get(probes, timeout=30)
+
+
+def node_of(actor: Any) -> str | None:
+    """The node an actor lives on (or last lived on), from Ray's state API."""
+    state = get_actor(actor._actor_id.hex())
+    return state.node_id if state else None
 
 
 def node_alive(node_id: str) -> bool:

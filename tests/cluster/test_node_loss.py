@@ -10,13 +10,13 @@ import pytest
 import ray
 from prefect_ray.context import remote_options
 from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
-from ray.util.state import get_actor, list_tasks
+from ray.util.state import list_tasks
 
 from fitray.config import Settings
 from fitray.stream.pipeline import StreamPipeline
 from fitray.stream.summary import StreamSummary
 from flows.etl import on_step, run_batch_flow
-from tests.cluster.conftest import TwoNodes
+from tests.cluster.conftest import TwoNodes, node_of
 from tests.cluster.test_two_nodes import assert_loaded_once
 from tests.stream.conftest import StreamEnv, expected_ids
 from tests.stream.kafka_state import committed_offsets, topic_size
@@ -55,11 +55,6 @@ def test_worker_node_killed_mid_stream_run_stores_every_event_once(
     assert summary.stored <= count <= summary.stored + summary.duplicates
     offsets = committed_offsets(env.settings, env.group_id, env.topic)
     assert sum(offsets.values()) == topic_size(env.settings, env.topic) >= count
-
-
-def node_of(actor: Any) -> str | None:
-    state = get_actor(actor._actor_id.hex())
-    return state.node_id if state else None
 
 
 def test_worker_node_killed_mid_batch_run_loads_once(

@@ -7,12 +7,11 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from ray.util.state import get_actor
 
 from fitray.config import Settings
 from fitray.stream.pipeline import StreamPipeline
 from flows.etl import run_batch_flow
-from tests.cluster.conftest import TwoNodes
+from tests.cluster.conftest import TwoNodes, node_of
 from tests.stream.conftest import StreamEnv, expected_ids
 from tests.stream.test_faults import assert_stored_once
 from tests.warehouse.conftest import BASE_TIME, make_doc, query, seed
@@ -20,8 +19,8 @@ from tests.warehouse.conftest import BASE_TIME, make_doc, query, seed
 pytestmark = pytest.mark.slow
 
 
-def actor_nodes(actors: list[Any]) -> set[str]:
-    return {get_actor(a._actor_id.hex()).node_id for a in actors}
+def actor_nodes(actors: list[Any]) -> set[str | None]:
+    return {node_of(a) for a in actors}
 
 
 def test_stream_actors_spread_over_both_nodes_and_store_once(
