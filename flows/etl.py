@@ -23,7 +23,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import pyarrow as pa
-from prefect import Flow, flow, task
+from prefect import Flow, flow, get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 from prefect.context import FlowRunContext
 from prefect.task_runners import TaskRunner, ThreadPoolTaskRunner
@@ -92,6 +92,15 @@ def purge_staged(settings: Settings, load_id: str) -> None:
     steps.purge_staged(settings, load_id)
 
 
+@task(name="refresh report", **TASK_OPTIONS)
+def refresh_report(settings: Settings, backend: WarehouseBackend) -> list[str]:
+    """The static report (report.html + a PNG per chart) of what the warehouse now holds."""
+    from fitray.dashboard.report import refresh_report as write_report
+
+    run = settings.model_copy(update={"warehouse_backend": backend})
+    return [str(path) for path in write_report(run, run.report_folder)]
+
+
 @flow(name=FLOW_NAME, persist_result=False, validate_parameters=False)
 def batch_etl(
     backend: WarehouseBackend | None = None, overrides: dict[str, Any] | None = None
@@ -119,8 +128,23 @@ def batch_etl(
     result = step("load", load.submit(settings, record, chosen).result)
     step("purge staged", purge_staged.submit(settings, summary.load_id).result)
     summary.rows_inserted, summary.rows_skipped = result.rows_inserted, result.rows_skipped
+    _refresh_report(settings, chosen, summary, step)
     summary.elapsed_s = time.perf_counter() - started
     return summary
+
+
+def _refresh_report(
+    settings: Settings, backend: WarehouseBackend, summary: BatchSummary, step: _StepTimer
+) -> None:
+    """The load has committed: a report that cannot be written is logged and recorded in the
+    summary, and the run still succeeds (the next run writes it again)."""
+    try:
+        files = step("refresh report", refresh_report.submit(settings, backend).result)
+        summary.report_files = tuple(files)
+    except Exception as exc:
+        text = (str(exc).strip().splitlines() or [""])[0]
+        summary.report_error = f"{type(exc).__name__}: {text}"[:300]
+        get_run_logger().warning("report not refreshed: %s", summary.report_error)
 
 
 def _transform(

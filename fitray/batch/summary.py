@@ -39,6 +39,8 @@ class BatchSummary:
     step_seconds: dict[str, float] = field(default_factory=dict)
     elapsed_s: float = 0.0
     nodes: tuple[str, ...] = ()  # Ray nodes the slices ran on
+    report_files: tuple[str, ...] = ()  # report.html then the chart PNGs, refreshed after the load
+    report_error: str | None = None  # why the report was not refreshed (the load still committed)
 
     def add_seconds(self, step: str, seconds: float) -> None:
         self.step_seconds[step] = self.step_seconds.get(step, 0.0) + seconds

@@ -90,6 +90,11 @@ def _render(summary: BatchSummary) -> None:
     for step, seconds in summary.step_seconds.items():
         table.add_row(f"time: {step}", f"{seconds:.2f} s")
     table.add_row("elapsed", f"{summary.elapsed_s:.2f} s")
+    if summary.report_files or summary.report_error:
+        from rich.markup import escape
+
+        where = summary.report_files[0] if summary.report_files else None
+        table.add_row("report", escape(where or f"not refreshed: {summary.report_error}"))
     console.print(table)
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import html
 import json
 import os
+import threading
 from collections.abc import Iterable
 from datetime import UTC, datetime
 from functools import lru_cache
@@ -175,7 +176,8 @@ def _freshness(analysis: Analysis | None) -> str:
 
 def _write_atomic(path: Path, data: bytes) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
-    partial = path.with_name(f".{path.name}.partial")
+    # one name per writer: two runs refreshing the same folder never rename each other's file
+    partial = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}.partial")
     partial.write_bytes(data)
     os.replace(partial, path)
 

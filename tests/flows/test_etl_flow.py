@@ -17,7 +17,10 @@ from tests.stream.conftest import wait_for
 from tests.warehouse.conftest import BASE_TIME, make_doc, query, seed
 
 pytestmark = pytest.mark.slow
-TASKS = {"reference CSV", "watermark", "new documents", "transform", "load", "purge staged"}
+TASKS = {
+    "reference CSV", "watermark", "new documents", "transform", "load", "purge staged",
+    "refresh report",
+}  # fmt: skip
 
 
 def task_runs_of(settings: Settings, flow_run_id: str) -> dict[str, list[str]]:

@@ -57,6 +57,7 @@ def batch_settings(stack: Settings, mongo_db: Any, s3_bucket: str, tmp_path: Pat
             "s3_bucket": s3_bucket,
             "duckdb_path": tmp_path / "warehouse.duckdb",
             "staging_url": str(tmp_path / "staging"),
+            "report_dir": tmp_path / "report",  # the flow's last task writes the report here
             "batch_rows": 40,
             "batch_max_tasks": 3,
         }
