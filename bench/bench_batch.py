@@ -1,189 +1,125 @@
-"""Batch benchmarks (not tests): ratios measured side by side in one run.
+"""The batch flow vs the raw read of the same documents, interleaved over rounds.
 
-    python bench/bench_batch.py metrics --rows 1000000
-    python bench/bench_batch.py load --rows 1000000 --insert-sample 20000
-    python bench/bench_batch.py flow --docs 100000
+The same seeded documents (the stream consumer's shape) sit in one FerretDB collection with
+the ``stored_at`` index already built. Each round times, one after the other:
 
-metrics: pyarrow.compute vs the original's row-wise apply (pandas ``DataFrame.apply(axis=1)``
-when pandas is installed, else the same per-row Python function over dicts — said in the output).
-load: COPY (Arrow-rendered CSV) into PostgreSQL vs row-by-row INSERT on a sample, extrapolated.
-flow: the in-process batch run vs the raw cost of reading the same documents into Arrow.
+- ceiling: pymongoarrow's ``find_arrow_all`` of the collection with the filter and schema the
+  extract uses (a fresh warehouse has no watermark, so every document), warm;
+- fitray: the real batch flow, ``run_batch_flow(settings, "duckdb")`` -- a Prefect flow run
+  on the stack's server, its tasks on the stack's Ray -- on a fresh DuckDB warehouse and
+  staging directory, so it reads the same documents, and loads every one of them.
+
+Both sides run once before the rounds (warm-up, not counted). This process joins Ray first,
+so warm flow runs reuse its Ray workers as the warm read reuses its connection; the first
+flow run, which starts them (what every ``fitray batch`` process pays), is recorded as
+information. The ratio is of the medians; each side's spread is reported.
+
+    python -m bench.bench_batch --help
 """
 
 from __future__ import annotations
 
 import argparse
+import shutil
+import sys
 import tempfile
-import time
-from datetime import UTC, datetime, timedelta
+import uuid
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import pyarrow as pa
 
-from fitray.batch.metrics import LB_TO_KG, add_derived_metrics
-from fitray.batch.transform import to_warehouse_rows
-from fitray.config import get_settings
+from bench.data import stored_documents
+from bench.harness import CEILING, FITRAY, INFO, Bench, Side, interleave, parse_args
+from fitray.batch.extract import new_documents_filter
+from fitray.clients.mongo import mongo_client
+from fitray.clients.ray import connect_ray
+from fitray.config import Settings, get_settings
+from fitray.schema import STORED_WORKOUT_SCHEMA
+from flows.etl import run_batch_flow
 
-LEVELS = ["Beginner", "Intermediate", "Expert"]
+__all__ = ["main"]
 
-
-def synthetic_rows(n: int, seed: int = 7) -> pa.Table:
-    rng = np.random.default_rng(seed)
-    ratings = rng.uniform(0, 10, n)
-    return pa.table(
-        {
-            "event_id": pa.array([f"b{i:09d}" for i in range(n)]),
-            "title": pa.array(np.array(["Barbell Deadlift", "Row"])[rng.integers(0, 2, n)]),
-            "weight": rng.uniform(100, 250, n),
-            "duration": rng.uniform(0, 90, n),
-            "calories_per_hour_aprox": rng.uniform(100, 900, n),
-            "total_calories_aprox": rng.uniform(0, 900, n),
-            "description": pa.nulls(n, pa.string()),
-            "exercise_type": pa.array(["Strength"] * n),
-            "body_part": pa.array(["Back"] * n),
-            "equipment": pa.nulls(n, pa.string()),
-            "level": pa.array(np.array(LEVELS)[rng.integers(0, 3, n)]),
-            "rating": pa.array(ratings, mask=rng.random(n) < 0.6),
-            "rating_desc": pa.nulls(n, pa.string()),
-            "timestamp": pa.array(
-                [datetime(2024, 5, 1, tzinfo=UTC)] * n, pa.timestamp("ms", tz="UTC")
-            ),
-        }
-    )
+SMOKE = {"docs": 300, "rounds": 1}
+SEED_BATCH = 10_000
 
 
-def original_row(row: dict[str, Any]) -> dict[str, Any]:
-    """The original's per-row metric function (with the Expert fix, nulls kept)."""
-    total, duration, weight = row["total_calories_aprox"], row["duration"], row["weight"]
-    rating, factor = row["rating"], {"Beginner": 1.0, "Intermediate": 1.3, "Expert": 1.6}
-    return {
-        "kcal_per_minute": total / duration if duration else None,
-        "kcal_per_lb": total / weight if weight else None,
-        "enjoyment_weighted_kcal": total * rating / 10 if rating is not None else None,
-        "level_weighted_kcal": total * factor.get(row["level"], float("nan")),
-        "kcal_per_hour_per_kg": total / (duration * weight * LB_TO_KG) * 60 if duration else None,
-    }
+class Batch:
+    """One scratch database of seeded documents; a fresh warehouse for every flow run."""
 
+    def __init__(self, settings: Settings, scratch: Path) -> None:
+        self.database = f"bench_batch_{uuid.uuid4().hex[:8]}"
+        self.settings = settings.model_copy(update={"mongo_database": self.database})
+        self.scratch, self.runs = scratch, 0
+        self.client = mongo_client(self.settings, socket_timeout_s=1800)
+        self.collection = self.client[self.database][self.settings.stream_collection]
 
-def bench_metrics(rows: int) -> None:
-    table = synthetic_rows(rows)
-    started = time.perf_counter()
-    add_derived_metrics(table)
-    arrow_s = time.perf_counter() - started
-    try:
-        import pandas  # noqa: F401
+    def seed(self, docs: int) -> None:
+        for start in range(0, docs, SEED_BATCH):
+            self.collection.insert_many(stored_documents(start, min(docs, start + SEED_BATCH)))
+        self.collection.create_index("stored_at")  # as the extract does: there before timing
 
-        frame, how = table.to_pandas(), "pandas DataFrame.apply(axis=1)"
-        started = time.perf_counter()
-        frame.apply(lambda r: original_row(r.to_dict()), axis=1)
-    except ImportError:
-        records, how = table.to_pylist(), "per-row Python over dicts (pandas not installed)"
-        started = time.perf_counter()
-        [original_row(r) for r in records]
-    rowwise_s = time.perf_counter() - started
-    report("metrics", rows, [("pyarrow.compute", arrow_s), (how, rowwise_s)])
+    def raw_read(self) -> pa.Table:
+        from pymongoarrow.api import Schema, find_arrow_all
 
-
-def bench_load(rows: int, sample: int) -> None:
-    import psycopg
-
-    from fitray.warehouse.postgres import copy_arrow
-    from fitray.warehouse.sql import create_target_sql
-
-    settings = get_settings()
-    data = to_warehouse_rows(synthetic_rows(rows), "bench", datetime.now(UTC))
-    with psycopg.connect(settings.postgres_conninfo) as conn:
-        conn.execute(create_target_sql("postgres", "bench_copy", temp=True))
-        conn.execute(create_target_sql("postgres", "bench_insert", temp=True))
-        started = time.perf_counter()
-        copy_arrow(conn, "bench_copy", data)
-        copy_s = time.perf_counter() - started
-        cols = data.column_names
-        sql = (
-            f"INSERT INTO bench_insert ({', '.join(cols)}) VALUES ({', '.join(['%s'] * len(cols))})"
+        schema = STORED_WORKOUT_SCHEMA.set(0, pa.field("_id", pa.string()))
+        return find_arrow_all(
+            self.collection, new_documents_filter(None), schema=Schema.from_arrow(schema)
         )
-        sample_rows = data.slice(0, sample).to_pylist()
-        started = time.perf_counter()
-        with conn.cursor() as cur:
-            for row in sample_rows:
-                cur.execute(sql, [row[c] for c in cols])
-        insert_s = (time.perf_counter() - started) * rows / sample
-    slow = f"row-by-row INSERT ({sample} rows, extrapolated)"
-    report("load", rows, [("COPY from Arrow CSV", copy_s), (slow, insert_s)])
+
+    def flow(self, docs: int, side: Side) -> None:
+        self.runs += 1
+        run = self.scratch / f"run-{self.runs}"
+        settings = self.settings.model_copy(update={
+            "duckdb_path": run / "warehouse.duckdb", "staging_url": str(run / "staging"),
+            "report_dir": run / "report",
+        })  # fmt: skip
+        summary = run_batch_flow(settings, "duckdb")
+        assert (summary.documents_read, summary.rows_inserted) == (docs, docs), summary
+        rounds = side.extra.setdefault("rounds", [])
+        rounds.append({"flow_elapsed_s": summary.elapsed_s, "step_seconds": summary.step_seconds})
+        shutil.rmtree(run, ignore_errors=True)
+
+    def drop(self) -> None:
+        self.client.drop_database(self.database)
+        self.client.close()
 
 
-def bench_flow(docs: int) -> None:
-    from pymongo import MongoClient
-
-    from fitray.batch.extract import extract_new_documents
-    from fitray.batch.pipeline import run_batch
-
-    scratch = Path(tempfile.mkdtemp(prefix="fitray-bench-"))
-    settings = get_settings().model_copy(  # a fresh warehouse: no watermark, every doc is new
-        update={"mongo_database": "bench_batch", "duckdb_path": scratch / "warehouse.duckdb",
-                "staging_url": str(scratch / "staging")}
-    )  # fmt: skip
-    client: MongoClient = MongoClient(settings.mongo_url.get_secret_value())
-    client.drop_database("bench_batch")
-    col = client["bench_batch"]["exercises_calories"]
-    base, started = datetime(2024, 5, 1, tzinfo=UTC), time.perf_counter()
-    for offset in range(0, docs, 10_000):
-        batch = range(offset, min(docs, offset + 10_000))
-        col.insert_many([stored_document(i, base + timedelta(seconds=i)) for i in batch])
-    print(f"seeded {docs} docs into FerretDB in {time.perf_counter() - started:.1f} s")
-    started = time.perf_counter()
-    extract_new_documents(col, None)
-    raw_s = time.perf_counter() - started
-    started = time.perf_counter()
-    summary = run_batch(settings, "duckdb")
-    flow_s = time.perf_counter() - started
-    print("step seconds:", {k: round(v, 2) for k, v in summary.step_seconds.items()})
-    print(f"documents read {summary.documents_read}, rows inserted {summary.rows_inserted}")
-    assert summary.rows_inserted == docs, "the flow must load every seeded document"
-    report("flow", docs, [("raw read into Arrow", raw_s), ("whole batch run (in-process)", flow_s)])
-    client.drop_database("bench_batch")
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--docs", type=int, default=50_000, help="Documents, read in full.")
+    parser.add_argument("--rounds", type=int, default=3, help="Rounds, each side once a round.")
+    args = parse_args(parser, argv, SMOKE)
+    with tempfile.TemporaryDirectory(prefix="fitray-bench-batch-") as scratch:
+        batch = Batch(get_settings(), Path(scratch))
+        try:
+            run(batch, args)
+        finally:
+            batch.drop()
+    return 0
 
 
-TITLES = ("Barbell Deadlift", "Crunch", "Rope Jumping", "Dumbbell Bench Press", "Plank")
-
-
-def stored_document(i: int, stored_at: datetime) -> dict:
-    """A document shaped as the stream's consumer stores it (fitray.stream.sink.to_document)."""
-    weight_lb, duration_min = 120.0 + i % 80, 10.0 + i % 50
-    return {
-        "_id": f"f{i:09d}", "event_id": f"f{i:09d}", "title": TITLES[i % len(TITLES)],
-        "weight_lb": weight_lb, "duration_min": duration_min,
-        "event_time": stored_at - timedelta(seconds=30),
-        "activity": "Weight lifting, light workout",
-        "resolution": "exact", "kcal_per_hour": 236.0, "total_kcal": 236.0 * duration_min / 60,
-        "provider": "bench", "fetched_at": stored_at - timedelta(seconds=5), "attempts": 1,
-        "fallback_used": False, "stored_at": stored_at,
-    }  # fmt: skip
-
-
-def report(name: str, rows: int, results: list[tuple[str, float]]) -> None:
-    base = results[0][1]
-    for label, seconds in results:
-        rate = rows / seconds if seconds else float("inf")
-        print(f"{name:8} {label:55} {seconds:9.3f} s {rate:14,.0f} rows/s  x{seconds / base:8.1f}")
-
-
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("what", choices=["metrics", "load", "flow"])
-    parser.add_argument("--rows", type=int, default=1_000_000)
-    parser.add_argument("--insert-sample", type=int, default=20_000)
-    parser.add_argument("--docs", type=int, default=1_000_000)
-    args = parser.parse_args()
-    if args.what == "metrics":
-        bench_metrics(args.rows)
-    elif args.what == "load":
-        bench_load(args.rows, args.insert_sample)
-    else:
-        bench_flow(args.docs)
+def run(batch: Batch, args: argparse.Namespace) -> None:
+    bench = Bench("batch", vars(args), size=args.docs, unit="docs")
+    seed = bench.side("seed_insert_many", f"info: seeding, insert_many of {SEED_BATCH:,}", INFO)
+    seed.time(lambda: batch.seed(args.docs))
+    first = bench.side("flow_first_run", "info: first flow run (warm-up, not in the ratio)", INFO)
+    raw = bench.side("raw_read", "ceiling: find_arrow_all, same filter, warm, indexed", CEILING)
+    flow = bench.side("batch_flow", "fitray: run_batch_flow on Ray, fresh DuckDB", FITRAY)
+    connect_ray(batch.settings)  # the flow's tasks then run on this driver's Ray workers
+    table: Any = batch.raw_read()  # warm-up of the ceiling
+    assert table.num_rows == args.docs
+    if not args.smoke:  # a smoke run checks the bench works: one flow run is enough
+        first.time(lambda: batch.flow(args.docs, first))
+    interleave(args.rounds, [(raw, batch.raw_read), (flow, lambda: batch.flow(args.docs, flow))])
+    bench.ratio(flow, raw)
+    steps = [r["step_seconds"].get("new documents", 0.0) for r in flow.extra["rounds"]]
+    read = bench.side("flow_new_documents", "info: the flow's 'new documents' step", INFO)
+    read.seconds = steps  # measured inside the flow runs above
+    bench.ratio(read, raw)
+    bench.note("FerretDB 1.24 (SQLite backend) on the same 2 cores as Ray, Prefect and the bench")
+    bench.finish(args.out)
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())
