@@ -16,10 +16,11 @@ demo: stack
 test: stack
 	$(BIN)/pytest $(PYTEST_ARGS)
 
+# Every benchmark at its default size (~5 min here); JSON in bench/results/. BENCH_ARGS=--smoke
+# runs each at a tiny size, BENCH_ARGS="load metrics" only those.
+BENCH_ARGS ?=
 bench: stack
-	$(BIN)/python bench/bench_enrichment.py
-	$(BIN)/python bench/bench_stream.py
-	$(BIN)/python bench/bench_batch.py
+	$(BIN)/python -m bench $(BENCH_ARGS)
 
 setup: system-deps $(STAMP)
 
