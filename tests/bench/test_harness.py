@@ -73,4 +73,4 @@ def test_smoke_changes_only_the_sizes_not_given() -> None:
 
 
 def test_the_suite_finds_every_bench_module() -> None:
-    assert {"enrichment", "stream", "batch"} <= set(discover(suite_only=True))
+    assert {"metrics", "load", "enrichment", "stream", "batch"} <= set(discover(suite_only=True))
