@@ -66,7 +66,8 @@ def _print_tables(health: Health) -> None:
     for table in (_freshness(health), _stages(health), _reconciliation(health)):
         console.print(table)
     _print_or_say(_dead_letters(health), "" if k.problem else "dead letters: none in the window")
-    _print_or_say(_loads(health), f"loads: {wh.problem or wh.empty or 'none yet'}")
+    unread = "not read: the warehouse is not reachable" if wh.problem else None
+    _print_or_say(_loads(health), f"loads: {unread or wh.empty or 'none yet'}")
 
 
 def _freshness(health: Health) -> Table:

@@ -5,6 +5,10 @@ point is being refactored: update it here only). It seeds documents whose titles
 exercise CSV, so every filter has several values, one equipment ("Foam Roll") has only unrated
 exercises and one title is unknown to the CSV (null metadata).
 
+``ran_pipeline`` is the whole pipeline for the health page: a real stream run (Ray actors, the
+calorie service, this test's own topics, group and database) with a few invalid messages in the
+enriched topic, which its consumers dead-letter, then the batch flow into this test's warehouse.
+
 Chromium is Debian's (/usr/bin/chromium, installed by deploy/local/install-system-deps.sh);
 Playwright drives it and never downloads a browser of its own.
 """
@@ -26,13 +30,16 @@ from typing import Any
 import pytest
 
 from fitray.config import PROJECT_ROOT, Settings
+from tests.stream.conftest import StreamEnv, stream_env
 from tests.warehouse.conftest import BASE_TIME, batch_settings, make_doc, seed
 
 __all__ = [
     "ARTIFACTS",
     "CHROMIUM",
+    "INVALID_MESSAGES",
     "UNRATED_EQUIPMENT",
     "DashboardServer",
+    "Pipeline",
     "RecordedPage",
     "Warehouse",
     "batch_settings",
@@ -40,9 +47,11 @@ __all__ = [
     "dashboard_server",
     "filled_warehouse",
     "free_port",
+    "ran_pipeline",
     "recorded_page",
     "seed_documents",
     "server_env",
+    "stream_env",
     "wait_until",
 ]
 
@@ -61,6 +70,8 @@ ARTIFACTS = PROJECT_ROOT / ".stack" / "artifacts" / "dashboard"  # git-ignored, 
 UNRATED_EQUIPMENT = "Foam Roll"
 UNKNOWN_TITLE = "Not a real exercise"
 DOCUMENTS = 240
+STREAMED = 150  # workouts of the health page's stream run
+INVALID_MESSAGES = (b"{not json", b'{"event_id": "half"}', b"[1, 2, 3]", b"\xff\xfe")
 
 
 def wait_until(condition: Callable[[], Any], timeout_s: float, what: str) -> Any:
@@ -155,17 +166,57 @@ def filled_warehouse(
     return warehouse
 
 
+@dataclass
+class Pipeline:
+    """A pipeline that ran: ``settings`` name its topics, group, database and warehouse."""
+
+    env: StreamEnv
+    settings: Settings
+    streamed: int
+
+
+@pytest.fixture
+def ran_pipeline(stream_env: StreamEnv, batch_settings: Settings) -> Pipeline:
+    """Invalid messages, a real stream run, then the batch flow: every stage has something."""
+    from fitray.stream.pipeline import StreamPipeline
+    from flows.etl import run_batch_flow
+    from tests.stream.helpers import publish
+
+    env = stream_env
+    bad: list[tuple[bytes | None, bytes | None]] = [
+        (f"bad-{i}".encode(), value) for i, value in enumerate(INVALID_MESSAGES)
+    ]
+    publish(env.settings.kafka_bootstrap_servers, env.topic, bad)
+    streamed = StreamPipeline(env.settings, env.options(count=STREAMED, seed=71)).run()
+    assert streamed.dead_letters == {"consume": len(INVALID_MESSAGES)}, streamed.dead_letters
+    settings = batch_settings.model_copy(
+        update={
+            "kafka_enriched_topic": env.topic,
+            "kafka_dead_letter_topic": env.dead_letter_topic,
+            "stream_consumer_group": env.group_id,
+        }
+    )
+    loaded = run_batch_flow(settings, "duckdb", local=True)
+    assert loaded.rows_inserted == STREAMED
+    return Pipeline(env, settings, STREAMED)
+
+
 # -- the dashboard server (the real CLI: ``fitray dashboard --port N``) ----------------------
 
 
 def server_env(settings: Settings) -> dict[str, str]:
-    """The environment that points a dashboard process at ``settings``' warehouse."""
+    """The environment that points a dashboard process (or ``fitray report``) at ``settings``'
+    warehouse, topics, consumer group and MongoDB database."""
     return {
         "FITRAY_WAREHOUSE_BACKEND": settings.warehouse_backend,
         "FITRAY_DUCKDB_PATH": str(settings.duckdb_file),
         "FITRAY_POSTGRES_HOST": settings.postgres_host,
         "FITRAY_POSTGRES_PORT": str(settings.postgres_port),
         "FITRAY_POSTGRES_DATABASE": settings.postgres_database,
+        "FITRAY_KAFKA_ENRICHED_TOPIC": settings.kafka_enriched_topic,
+        "FITRAY_KAFKA_DEAD_LETTER_TOPIC": settings.kafka_dead_letter_topic,
+        "FITRAY_STREAM_CONSUMER_GROUP": settings.stream_consumer_group,
+        "FITRAY_MONGO_DATABASE": settings.mongo_database,
     }
 
 

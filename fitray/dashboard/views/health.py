@@ -24,6 +24,7 @@ __all__ = ["CACHE_TTL_S", "TITLE", "URL_PATH", "render"]
 TITLE = "Pipeline health"
 URL_PATH = "health"
 CACHE_TTL_S = 10
+UNREAD_WAREHOUSE = "not read: the warehouse is not reachable"
 FINDING_BOXES: dict[str, Callable[..., object]] = {
     "ok": st.success,
     "mismatch": st.warning,
@@ -62,7 +63,7 @@ def _render() -> None:
             key="window-hours",
         )
     with right:
-        if st.button("Refresh", key="health-refresh", help="Read every store again now."):
+        if st.button("Refresh", key="health-refresh"):  # no tooltip: it would cover the page
             _health.clear()
     health = _health(float(hours))
     st.caption(_caption(health))
@@ -93,8 +94,8 @@ def _freshness(health: Health) -> None:
     )
     for column, (key, label, when) in zip(st.columns(2), items, strict=True):
         with column, st.container(key=key):
-            if wh.problem:
-                _state(st.warning, wh.problem, key=f"state-{key}")
+            if wh.problem:  # the whole line shows once, in the warehouse's box below
+                _state(st.warning, f"{label}: {UNREAD_WAREHOUSE}", key=f"state-{key}")
             else:
                 st.metric(label, format_age(health.age_s(when)), help=_when(when), border=True)
 
@@ -140,7 +141,7 @@ def _loads(health: Health) -> None:
     st.subheader(f"Loads (latest {len(wh.loads)} of {wh.total_loads:,})")
     with st.container(key="loads"):
         if wh.problem or wh.empty:
-            st.caption(wh.problem or wh.empty or "")
+            st.caption(UNREAD_WAREHOUSE if wh.problem else wh.empty or "")
             return
         st.table(
             [
