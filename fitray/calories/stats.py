@@ -16,8 +16,9 @@ from typing import Any
 
 from fitray.dead_letters import METRIC_TAG, DeadLetterCode
 
-__all__ = ["LATENCY_BOUNDS_S", "ClientStats", "StatsRecorder"]
+__all__ = ["BREAKER_LEVELS", "LATENCY_BOUNDS_S", "ClientStats", "StatsRecorder"]
 
+BREAKER_LEVELS = {"closed": 0, "half_open": 1, "open": 2}  # the breaker gauge's values
 LATENCY_BOUNDS_S: tuple[float, ...] = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10)
 
 
@@ -92,6 +93,11 @@ class StatsRecorder:
         if metrics := self._ray():
             metrics.dead_letters.inc(tags={METRIC_TAG: code.value})
 
+    def breaker(self, state: str) -> None:
+        """The circuit breaker's state, as a gauge: 0 closed, 1 half-open, 2 open."""
+        if metrics := self._ray():
+            metrics.breaker.set(BREAKER_LEVELS[state])
+
     def enriched(self) -> None:
         self.stats.enriched += 1
         if metrics := self._ray():
@@ -109,7 +115,7 @@ class StatsRecorder:
 class _RayMetrics:
     def __init__(self, provider: str) -> None:
         from ray.util.metrics import Counter as RayCounter
-        from ray.util.metrics import Histogram
+        from ray.util.metrics import Gauge, Histogram
 
         def counter(name: str, description: str, *extra_tags: str) -> RayCounter:
             metric = RayCounter(
@@ -132,3 +138,8 @@ class _RayMetrics:
             tag_keys=("provider",),
         )
         self.latency.set_default_tags({"provider": provider})
+        self.breaker = Gauge(
+            "fitray_calorie_breaker_state", "Circuit breaker: 0 closed, 1 half-open, 2 open.",
+            tag_keys=("provider",),
+        )  # fmt: skip
+        self.breaker.set_default_tags({"provider": provider})
