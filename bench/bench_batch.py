@@ -87,7 +87,7 @@ class Batch:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--docs", type=int, default=50_000, help="Documents, read in full.")
+    parser.add_argument("--docs", type=int, default=40_000, help="Documents, read in full.")
     parser.add_argument("--rounds", type=int, default=3, help="Rounds, each side once a round.")
     args = parse_args(parser, argv, SMOKE)
     with tempfile.TemporaryDirectory(prefix="fitray-bench-batch-") as scratch:

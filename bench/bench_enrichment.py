@@ -97,7 +97,7 @@ async def sequential(url: str, queries: list[Query]) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--requests", type=int, default=2000, help="Calls per side, in full.")
+    parser.add_argument("--requests", type=int, default=1500, help="Calls per side, in full.")
     parser.add_argument("--latency-ms", type=float, default=20.0, help="Service latency per call.")
     parser.add_argument("--concurrency", type=int, default=64, help="Client's calls in flight.")
     parser.add_argument("--ceiling-concurrency", type=int, default=256, help="Ceiling in flight.")

@@ -80,8 +80,8 @@ class Stream:
     def collection(self, database: str) -> Any:
         return self.mongo[database][self.settings.stream_collection]
 
-    def consumer_pool(self, n: int | None = None) -> Callable[[], None]:
-        """A pool of ConsumerWorker actors, started; the callable drains the topic with it."""
+    def consumer_pool(self, n: int | None = None) -> tuple[Callable[[], None], Callable[[], None]]:
+        """A pool of ConsumerWorker actors, started: (drain the topic, stop the pool)."""
         import ray
 
         group, database, want = self.fresh("pool"), self.fresh("pool"), n or self.args.events
@@ -92,9 +92,11 @@ class Stream:
             for _ in range(self.args.consumers)
         ]  # fmt: skip
         ray.get([a.close.remote() for a in actors])  # processes up, imports done: no clock yet
+        steps: dict[Any, Any] = {}
 
         def drain() -> None:
-            steps = {a.step.remote(): a for a in actors}
+            """Until every event is stored and committed (the group join included)."""
+            steps.update({a.step.remote(): a for a in actors})
             stored = 0
             while stored < want:
                 ready, _ = ray.wait(list(steps), num_returns=1)
@@ -102,12 +104,14 @@ class Stream:
                     actor = steps.pop(ref)
                     stored += ray.get(ref).stored
                     steps[actor.step.remote()] = actor
+
+        def stop() -> None:
             ray.get(list(steps))
             ray.get([a.close.remote() for a in actors])
             for actor in actors:
                 ray.kill(actor)
 
-        return drain
+        return drain, stop
 
     def original_consumer(self, n: int | None = None) -> None:
         consumer = self._consumer(self.fresh("orig"))
@@ -196,7 +200,7 @@ def publish(settings: Settings, topic: str, messages: list[tuple[bytes, bytes]])
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--events", type=int, default=6_000, help="Events, every side, in full.")
+    parser.add_argument("--events", type=int, default=5_000, help="Events, every side, in full.")
     parser.add_argument("--rounds", type=int, default=3, help="Rounds of the fast sides.")
     parser.add_argument("--partitions", type=int, default=3, help="Partitions of the topics.")
     parser.add_argument("--consumers", type=int, default=2, help="Consumer actors.")
@@ -221,7 +225,9 @@ def run(stream: Stream, args: argparse.Namespace) -> None:
     if not args.smoke:  # every side once on a few events: processes, imports, caches
         warm = min(args.events, 300)
         stream.end_to_end(warm)
-        stream.consumer_pool(warm)()
+        drain, stop = stream.consumer_pool(warm)
+        drain()
+        stop()
         stream.original_consumer(warm)
         stream.validate_only()
     bench = Bench("stream", vars(args), size=args.events, unit="events")
@@ -233,9 +239,10 @@ def run(stream: Stream, args: argparse.Namespace) -> None:
     consume = bench.side("raw_consume", "ceiling: consume(1000), nothing else", CEILING)
     validate = bench.side("validate_only", "info: parse_enriched + to_document only", INFO)
     for _ in range(args.rounds):
-        drain = stream.consumer_pool()  # actors start outside the clock
+        drain, stop = stream.consumer_pool()  # actors start and stop outside the clock
         sides = [(pool, drain), (bulk, stream.raw_bulk_insert), (consume, stream.raw_consume)]
         interleave(1, [*sides, (validate, stream.validate_only)])
+        stop()
     original.time(stream.original_consumer)
     summary = e2e.time(stream.end_to_end)
     wall_s, e2e.seconds[-1] = e2e.seconds[-1], summary.elapsed_s
