@@ -93,3 +93,16 @@ def _where(settings: Settings) -> None:
         f"Ray dashboard: {settings.ray_dashboard_url}   Prefect UI: "
         f"{settings.prefect_api_url.removesuffix('/api')}"
     )
+    from fitray.dashboard.report import REPORT_FILE
+    from fitray.dashboard.server import dashboard_url
+
+    console.print(
+        f"Dashboard: run `fitray dashboard`, then open {dashboard_url(settings.dashboard_port)} "
+        "(Exercises Analysis, Pipeline health)",
+        soft_wrap=True,
+    )
+    console.print(
+        f"Report: {settings.report_folder / REPORT_FILE} (refreshed after every load); "
+        "pipeline health in the terminal: `fitray report`",
+        soft_wrap=True,
+    )
