@@ -5,7 +5,10 @@ PromQL with that run's event count, and the Ray dashboard's Prometheus health ch
 from __future__ import annotations
 
 import json
+import os
 import re
+import subprocess
+import sys
 import threading
 import urllib.request
 from collections.abc import Callable
@@ -18,7 +21,7 @@ from ray.util.state import list_workers
 
 from fitray.config import PROJECT_ROOT, Settings
 from fitray.stack.prometheus import PrometheusService
-from fitray.stack.ray import ray_auth_token
+from fitray.stack.ray import dashboard_access_hint, ray_auth_token
 from fitray.stream.pipeline import StreamPipeline
 from fitray.stream.source import WorkoutGenerator
 from tests.cluster.conftest import TwoNodes, node_of
@@ -67,8 +70,11 @@ def test_dashboard_metrics_exist_and_prometheus_counts_the_run(
     settings = stream_env.settings.model_copy(update={"calorie_api_url": flaky.url})
     raw_topic, count = kafka_topics("raw", partitions=2), 1500
     gen = WorkoutGenerator(TITLES, seed=91, count=count)
-    messages = [(w.event_id.encode(), w.model_dump_json().encode()) for b in gen.batches(500)
-                for w in b.workouts]  # fmt: skip
+    messages: list[tuple[bytes | None, bytes | None]] = [
+        (w.event_id.encode(), w.model_dump_json().encode())
+        for b in gen.batches(500)
+        for w in b.workouts
+    ]
     messages[50:50] = [(b"bad-1", b"not json"), (b"bad-2", b'{"event_id": "x"}')]
     publish(settings.kafka_bootstrap_servers, raw_topic, messages)
     # every batch in flight at once: the raw source's idle clock also runs while it waits
@@ -110,7 +116,7 @@ def worker_id(actor: Any) -> str:
     from ray.util.state import get_actor
 
     state = get_actor(actor._actor_id.hex())
-    assert state is not None and state.pid
+    assert state is not None and state.pid and state.node_id
     same_pid = list_workers(
         filters=[("pid", "=", state.pid), ("node_id", "=", state.node_id)],
         detail=True,
@@ -126,3 +132,20 @@ def test_ray_dashboard_sees_prometheus_healthy(stack: Settings) -> None:
     with urllib.request.urlopen(request, timeout=10) as response:
         answer = json.load(response)
     assert answer["result"] is True, answer
+
+
+def test_stack_status_says_how_to_get_past_the_token_dialog_without_the_token(
+    stack: Settings,
+) -> None:
+    token = ray_auth_token()
+    assert token, "the local head runs with token auth"
+    done = subprocess.run(
+        [sys.executable, "-m", "fitray", "stack", "status", "ray"],
+        capture_output=True, text=True, timeout=120, env={**os.environ, "COLUMNS": "300"},
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert "get-auth-token" in done.stdout and "asks for a token" in done.stdout
+    assert token not in done.stdout + done.stderr
+    hint = dashboard_access_hint(stack)
+    assert hint and token not in hint
+    assert dashboard_access_hint(stack.model_copy(update={"ray_auth_mode": "disabled"})) is None
