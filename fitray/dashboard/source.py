@@ -26,6 +26,7 @@ Rows = list[tuple[Any, ...]]
 Reader = Callable[[Query], Rows]
 DUCKDB_LOCK_WAIT_S = 3.0
 CONNECT_TIMEOUT_S = 5
+STATEMENT_TIMEOUT_S = 30  # one query of a page (PostgreSQL, Redshift); beyond it, one line
 
 
 def open_reader(settings: Settings) -> AbstractContextManager[Reader]:
@@ -81,7 +82,11 @@ def _postgres(settings: Settings) -> Iterator[Reader]:
     secrets = (settings.postgres_password.get_secret_value(),)
     where = f"{settings.postgres_host}:{settings.postgres_port}/{settings.postgres_database}"
     try:
-        conn = psycopg.connect(settings.postgres_conninfo, connect_timeout=CONNECT_TIMEOUT_S)
+        conn = psycopg.connect(
+            settings.postgres_conninfo,
+            connect_timeout=CONNECT_TIMEOUT_S,
+            options=f"-c statement_timeout={STATEMENT_TIMEOUT_S * 1000}",
+        )
     except psycopg.Error as exc:
         text = _first_line(exc, secrets)
         raise WarehouseUnavailable(
@@ -144,6 +149,7 @@ def _redshift(settings: Settings) -> Iterator[Reader]:
             "FITRAY_REDSHIFT_HOST / FITRAY_REDSHIFT_PORT / FITRAY_REDSHIFT_USER"
         ) from None
     cursor = conn.cursor()
+    cursor.execute(f"SET statement_timeout TO {STATEMENT_TIMEOUT_S * 1000}")
 
     def read(query: Query) -> Rows:
         try:
