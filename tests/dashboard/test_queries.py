@@ -159,6 +159,7 @@ def test_redshift_gets_bound_parameters_only(monkeypatch: pytest.MonkeyPatch) ->
         assert "body_part IN (%s, %s)" in sql and hostile not in sql
         assert params == ("Chest", hostile)
     assert conn.closed
+    assert conn.log[0] == ("SET statement_timeout TO 30000", None)  # every read bounded
     assert analysis.kpis == Kpis(10, 5.25, None, 0)
     assert [b.label for b in analysis.bars["kcal_by_body_part"]] == ["Chest", "(unknown)"]
 
@@ -177,3 +178,16 @@ def test_redshift_unreachable_or_unset_is_one_line(monkeypatch: pytest.MonkeyPat
     unset = redshift_settings().model_copy(update={"redshift_host": None})
     with pytest.raises(ConfigError, match="FITRAY_REDSHIFT_HOST"):
         fetch_analysis(unset, Filters())
+
+
+def test_every_postgres_read_is_bounded_per_statement(stack: Any, pg_database: str) -> None:
+    """The server itself cancels a dashboard query past STATEMENT_TIMEOUT_S (one line then)."""
+    from fitray.dashboard.queries import Query
+    from fitray.dashboard.source import STATEMENT_TIMEOUT_S, open_reader
+
+    dbname = pg_database.rsplit("dbname=", 1)[1]
+    settings = stack.model_copy(
+        update={"warehouse_backend": "postgres", "postgres_database": dbname}
+    )
+    with open_reader(settings) as read:
+        assert read(Query("SHOW statement_timeout")) == [(f"{STATEMENT_TIMEOUT_S}s",)]
