@@ -50,6 +50,7 @@ __all__ = [
     "interleave",
     "machine_facts",
     "parse_args",
+    "porcelain_paths",
 ]
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -239,11 +240,16 @@ def git_state() -> dict[str, Any]:
 
     def git(*args: str) -> str:
         done = subprocess.run(["git", "-C", str(ROOT), *args], capture_output=True, text=True)
-        return done.stdout.strip() if done.returncode == 0 else ""
+        return done.stdout if done.returncode == 0 else ""
 
-    dirty = [line[3:] for line in git("status", "--porcelain", "--untracked-files=no").splitlines()]
-    return {"commit": git("rev-parse", "HEAD") or "unknown", "dirty": bool(dirty),
+    dirty = porcelain_paths(git("status", "--porcelain", "--untracked-files=no"))
+    return {"commit": git("rev-parse", "HEAD").strip() or "unknown", "dirty": bool(dirty),
             "dirty_paths": dirty}  # fmt: skip
+
+
+def porcelain_paths(text: str) -> list[str]:
+    """Paths of ``git status --porcelain`` lines (``XY path`` or ``XY old -> new``)."""
+    return [line[3:].split(" -> ")[-1] for line in text.splitlines() if len(line) > 3]
 
 
 def machine_facts(packages: Iterable[str] = PACKAGES) -> dict[str, Any]:

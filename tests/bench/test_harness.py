@@ -9,7 +9,15 @@ from pathlib import Path
 import pytest
 
 from bench.__main__ import discover
-from bench.harness import CEILING, FITRAY, ORIGINAL, Bench, interleave, parse_args
+from bench.harness import (
+    CEILING,
+    FITRAY,
+    ORIGINAL,
+    Bench,
+    interleave,
+    parse_args,
+    porcelain_paths,
+)
 
 
 def test_ratio_is_the_rate_of_medians_and_names_what_it_is_against() -> None:
@@ -74,3 +82,8 @@ def test_smoke_changes_only_the_sizes_not_given() -> None:
 
 def test_the_suite_finds_every_bench_module() -> None:
     assert {"metrics", "load", "enrichment", "stream", "batch"} <= set(discover(suite_only=True))
+
+
+def test_dirty_paths_keep_their_first_character_and_name_the_new_side_of_a_rename() -> None:
+    status = " M fitray/config.py\nM  bench/harness.py\nR  old/name.py -> new/name.py\n"
+    assert porcelain_paths(status) == ["fitray/config.py", "bench/harness.py", "new/name.py"]
