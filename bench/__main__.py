@@ -14,8 +14,10 @@ from __future__ import annotations
 import argparse
 import ast
 import json
+import shutil
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -60,12 +62,17 @@ def main(argv: list[str] | None = None) -> int:
     failed: list[str] = []
     started = time.time()
     for name in names:
-        flags = ["--out", str(args.out)] + (["--smoke"] if args.smoke else [])
         began = time.time()
-        done = subprocess.run([sys.executable, "-m", f"bench.bench_{name}", *flags], cwd=ROOT)
-        results[name] = sorted(
-            p for p in args.out.glob(f"{name}-*.json") if p.stat().st_mtime >= began
-        )
+        with tempfile.TemporaryDirectory(prefix=f"fitray-bench-{name}-") as own:
+            # each bench writes into a directory of its own: someone else's run of the same
+            # bench, writing into args.out meanwhile, is never taken for this one
+            flags = ["--out", own] + (["--smoke"] if args.smoke else [])
+            done = subprocess.run([sys.executable, "-m", f"bench.bench_{name}", *flags], cwd=ROOT)
+            args.out.mkdir(parents=True, exist_ok=True)
+            results[name] = [
+                Path(shutil.move(path, args.out / path.name))
+                for path in sorted(Path(own).glob(f"{name}-*.json"))
+            ]
         if done.returncode != 0 or not results[name]:
             failed.append(name)
         print(f"-- {name}: {time.time() - began:.0f} s, exit {done.returncode}", flush=True)
