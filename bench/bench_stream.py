@@ -11,6 +11,8 @@ consumer side drains all of it with a consumer group of its own into a database 
 - ceiling, store: ``insert_many(ordered=False)`` of the same documents in batches of 1,000;
 - ceiling, broker: ``consume(1000)`` of the same topic, nothing else;
 - info: validation alone (``parse_enriched`` + ``to_document``) in this process;
+- info: the same consumer pool with a 50 ms poll timeout instead of the setting's: how much
+  of the pool's time is waiting for a last batch to fill at the end of a finite stream;
 - fitray, end to end: ``StreamPipeline`` on the same seed -- generator, enrichment actors
   calling a private calorie service (no latency, client rate limit lifted), producer actor,
   Kafka, consumer actors, MongoDB -- timed by the run's own clock, from its first batch to
@@ -80,14 +82,19 @@ class Stream:
     def collection(self, database: str) -> Any:
         return self.mongo[database][self.settings.stream_collection]
 
-    def consumer_pool(self, n: int | None = None) -> tuple[Callable[[], None], Callable[[], None]]:
+    def consumer_pool(
+        self, n: int | None = None, poll_timeout_s: float | None = None
+    ) -> tuple[Callable[[], None], Callable[[], None]]:
         """A pool of ConsumerWorker actors, started: (drain the topic, stop the pool)."""
         import ray
 
+        settings = self.settings
+        if poll_timeout_s is not None:
+            settings = settings.model_copy(update={"stream_poll_timeout_s": poll_timeout_s})
         group, database, want = self.fresh("pool"), self.fresh("pool"), n or self.args.events
         remote: Any = ray.remote(num_cpus=0)(ConsumerWorker)
         actors = [
-            remote.remote(self.settings, self.topic, group_id=group, database=database,
+            remote.remote(settings, self.topic, group_id=group, database=database,
                           dead_letter_topic=self.dlq)
             for _ in range(self.args.consumers)
         ]  # fmt: skip
@@ -238,10 +245,15 @@ def run(stream: Stream, args: argparse.Namespace) -> None:
     bulk = bench.side("raw_bulk_insert", "ceiling: insert_many(ordered=False) x 1,000", CEILING)
     consume = bench.side("raw_consume", "ceiling: consume(1000), nothing else", CEILING)
     validate = bench.side("validate_only", "info: parse_enriched + to_document only", INFO)
+    short = bench.side("consumer_pool_poll_50ms", "info: the same pool, 50 ms poll timeout "
+                       f"(default {stream.settings.stream_poll_timeout_s:g} s)", INFO)  # fmt: skip
     for _ in range(args.rounds):
         drain, stop = stream.consumer_pool()  # actors start and stop outside the clock
         sides = [(pool, drain), (bulk, stream.raw_bulk_insert), (consume, stream.raw_consume)]
         interleave(1, [*sides, (validate, stream.validate_only)])
+        stop()
+        drain, stop = stream.consumer_pool(poll_timeout_s=0.05)
+        short.time(drain)
         stop()
     original.time(stream.original_consumer)
     summary = e2e.time(stream.end_to_end)
@@ -249,7 +261,7 @@ def run(stream: Stream, args: argparse.Namespace) -> None:
     e2e.extra = {"stored": summary.stored, "dead_lettered": summary.dead_lettered,
                  "wall_s_with_actor_setup_and_teardown": wall_s}  # fmt: skip
     for numerator, denominator in [(pool, original), (e2e, original), (pool, bulk),
-                                   (pool, consume), (e2e, pool)]:  # fmt: skip
+                                   (pool, consume), (e2e, pool), (short, bulk)]:  # fmt: skip
         bench.ratio(numerator, denominator)
     bench.finish(args.out)
 
