@@ -16,7 +16,8 @@ import pytest
 from bench.harness import INFO, ROOT
 from fitray.config import Settings
 
-QUICK = ["metrics", "load", "enrichment"]
+PURE = ["metrics", "enrichment"]  # no server of the stack (enrichment starts its own API)
+QUICK = ["load"]
 WITH_RAY = ["stream", "batch"]  # start Ray actors or a Prefect flow run: seconds each
 
 
@@ -43,6 +44,12 @@ def check(record: dict[str, Any], name: str) -> None:
     assert record["ratios"]
     for ratio in record["ratios"]:
         assert ratio["value"] is not None and math.isfinite(ratio["value"]) and ratio["value"] > 0
+
+
+@pytest.mark.parametrize("name", PURE)
+def test_bench_without_servers_runs_at_smoke_size(name: str, tmp_path: Path) -> None:
+    run_smoke([f"bench.bench_{name}"], tmp_path)
+    check(only_record(tmp_path, name), name)
 
 
 @pytest.mark.parametrize("name", QUICK)
