@@ -1,11 +1,18 @@
 """fitray: enrich workout events with calories burned, at high throughput, on Ray."""
 
 from fitray.config import Settings, get_settings
-from fitray.exceptions import ConfigError, FitrayError, TerminalError, TransientError
+from fitray.exceptions import (
+    ConfigError,
+    FitrayError,
+    ServiceUnavailable,
+    TerminalError,
+    TransientError,
+)
 
 __all__ = [
     "ConfigError",
     "FitrayError",
+    "ServiceUnavailable",
     "Settings",
     "TerminalError",
     "TransientError",

@@ -115,6 +115,12 @@ class Settings(BaseSettings):
         "join with it (token from RAY_AUTH_TOKEN or ~/.ray/auth_token; Ray creates it).",
     )
     ray_num_cpus: int = Field(2, ge=1, description="CPUs the local Ray head offers.")
+    ray_head_lost_after_s: float = Field(
+        15.0,
+        gt=0,
+        description="A run whose Ray head stops answering for this long ends with one error "
+        "instead of hanging.",
+    )
     ray_worker_num_cpus: int = Field(
         1, ge=1, description="CPUs the second local Ray node (`fitray stack up ray-worker`) offers."
     )
@@ -147,9 +153,6 @@ class Settings(BaseSettings):
     calorie_timeout_s: float = Field(
         5.0, gt=0, description="Deadline of one calorie API request, connect to last byte."
     )
-    calorie_max_attempts: int = Field(
-        5, ge=1, description="Tries per workout (first call plus retries) before dead-lettering."
-    )
     calorie_backoff_base_s: float = Field(
         0.1, gt=0, description="First retry waits up to this; doubles per retry (full jitter)."
     )
@@ -157,10 +160,11 @@ class Settings(BaseSettings):
         5.0, gt=0, description="Longest jittered backoff between retries."
     )
     calorie_max_wait_s: float = Field(
-        30.0,
+        300.0,
         ge=0,
-        description="Longest Retry-After or open-breaker cool-down waited out before a workout "
-        "is dead-lettered: short outages make the pipeline wait, long ones dead-letter.",
+        description="How long the calorie API may answer nobody before the run stops with one "
+        "error (an outage is waited out, never dead-lettered); also how long one workout may keep "
+        "failing while the API answers others before it is dead-lettered (api_unavailable).",
     )
     calorie_breaker_threshold: int = Field(
         5, ge=1, description="Consecutive transient failures that open the circuit breaker."
@@ -251,6 +255,18 @@ class Settings(BaseSettings):
     )
     stream_store_retry_cap_s: float = Field(
         5.0, gt=0, description="Longest wait between retries of a failed bulk write."
+    )
+    stream_store_max_wait_s: float = Field(
+        300.0,
+        gt=0,
+        description="How long the document store may refuse writes before a run stops with one "
+        "error (events wait uncommitted in Kafka meanwhile: nothing is lost).",
+    )
+    stream_drain_timeout_s: float = Field(
+        120.0,
+        gt=0,
+        description="After the source ends or a stop (Ctrl-C, SIGTERM): how long in-flight "
+        "batches and the consumers' commits may take before the run ends anyway.",
     )
     stream_produce_attempts: int = Field(
         3, ge=1, description="Tries per message after a failed delivery before dead-lettering."

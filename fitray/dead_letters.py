@@ -32,7 +32,6 @@ class DeadLetterCode(StrEnum):
     UNRESOLVED_ACTIVITY = "unresolved_activity"
     UNKNOWN_ACTIVITY = "unknown_activity"
     REJECTED_BY_API = "rejected_by_api"
-    API_MISCONFIGURED = "api_misconfigured"
     API_UNAVAILABLE = "api_unavailable"
     TOO_LARGE = "too_large"
     DELIVERY_FAILED = "delivery_failed"
@@ -57,10 +56,9 @@ CODE_MEANINGS: dict[DeadLetterCode, str] = {
     "mapping value",
     DeadLetterCode.REJECTED_BY_API: "the calorie API refused the request's parameters (400): "
     "the workout's weight or duration is outside what the API accepts",
-    DeadLetterCode.API_MISCONFIGURED: "the calorie API refused the key or the URL (401/403/404): "
-    "check FITRAY_CALORIE_API_KEY and FITRAY_CALORIE_API_URL, then replay",
-    DeadLetterCode.API_UNAVAILABLE: "the calorie API kept failing after every retry: replay "
-    "once it is back",
+    DeadLetterCode.API_UNAVAILABLE: "the calorie API kept failing for this workout (for "
+    "FITRAY_CALORIE_MAX_WAIT_S) while it answered others: replay it with `fitray dead-letters "
+    "replay --code api_unavailable`",
     DeadLetterCode.TOO_LARGE: "Kafka refused the message as too large for the topic",
     DeadLetterCode.DELIVERY_FAILED: "Kafka did not acknowledge the message after every retry: "
     "replay once the broker is healthy",

@@ -7,7 +7,7 @@ of the type: loops ask ``isinstance(exc, TransientError)``, never the message te
 
 from __future__ import annotations
 
-__all__ = ["ConfigError", "FitrayError", "TerminalError", "TransientError"]
+__all__ = ["ConfigError", "FitrayError", "ServiceUnavailable", "TerminalError", "TransientError"]
 
 
 class FitrayError(Exception):
@@ -28,3 +28,8 @@ class TerminalError(FitrayError):
 
 class ConfigError(TerminalError):
     """A missing or invalid setting; the message names the variable and what to do."""
+
+
+class ServiceUnavailable(TransientError):
+    """A server fitray depends on is down or unreachable: not bad input. Pipelines wait for it
+    (visibly, within a bound); the message names the address, the setting and what to do."""

@@ -3,9 +3,14 @@
 Per workout: resolve the title to an activity, look up kcal/hour in the cache, else ask the
 provider -- inside a concurrency bound, after a rate-limit token, through the circuit
 breaker, under a per-request deadline, retried with backoff on transient failures -- and
-derive the total. A failure of one workout becomes a :class:`DeadLetter` with its reason;
-it never fails the batch. Counters live in :class:`ClientStats` and, inside Ray, in Ray
-metrics as well.
+derive the total. Bad input (an unresolvable title, an activity the API does not know,
+parameters it rejects) becomes a :class:`DeadLetter` with its reason; it never fails the
+batch. A dependency failure is not bad input: while the API answers nobody, every workout
+waits (the breaker's cool-downs, backoff); past ``max_wait_s`` the batch raises
+:class:`CalorieOutage`, and a refused key or URL raises :class:`CalorieMisconfigured` at once.
+Only a workout that keeps failing while the API answers others is dead-lettered after the
+wait (``api_unavailable``, replayable). Counters live in :class:`ClientStats` and, inside Ray,
+in Ray metrics as well.
 """
 
 from __future__ import annotations
@@ -14,31 +19,35 @@ import asyncio
 import logging
 import time
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
 from fitray.calories.breaker import CircuitBreaker
 from fitray.calories.cache import QuoteCache
-from fitray.calories.exceptions import CalorieUnavailable
+from fitray.calories.exceptions import (
+    CalorieMisconfigured,
+    CalorieOutage,
+    CalorieUnavailable,
+)
+from fitray.calories.health import ApiHealth
+from fitray.calories.outcomes import (
+    MISCONFIGURED,
+    DeadLetter,
+    EnrichmentResult,
+    call_failure_code,
+    dead_letter_code,
+    event_id_of,
+)
 from fitray.calories.provider import CalorieProvider, HttpCalorieProvider
 from fitray.calories.ratelimit import RateLimiter, rate_limiter_for
-from fitray.calories.resolve import UnresolvedActivity
 from fitray.calories.retry import Backoff
 from fitray.calories.stats import ClientStats, StatsRecorder
 from fitray.config import Settings
-from fitray.dead_letters import DeadLetterCode
-from fitray.exceptions import FitrayError, TerminalError, TransientError
-from fitray.schema import EnrichedWorkout, InvalidRecord, RawWorkout, ResolutionMethod, parse_raw
+from fitray.exceptions import FitrayError, TransientError
+from fitray.schema import EnrichedWorkout, RawWorkout, ResolutionMethod, parse_raw
 
-__all__ = [
-    "CalorieClient",
-    "ClientStats",
-    "DeadLetter",
-    "EnrichmentResult",
-    "Resolver",
-    "dead_letter_code",
-]
+__all__ = ["CalorieClient", "ClientStats", "Resolver"]
 
 log = logging.getLogger(__name__)
 
@@ -54,20 +63,6 @@ class Resolver(Protocol):
     """What the client needs of :class:`fitray.calories.resolve.ActivityResolver`."""
 
     def resolve(self, title: str) -> _Resolution: ...
-
-
-@dataclass(frozen=True, slots=True)
-class DeadLetter:
-    workout: RawWorkout | Mapping[str, Any]  # as given: a raw dict may not even validate
-    reason: str  # one line for humans; never holds the API key
-    attempts: int  # provider calls made for this workout
-    code: DeadLetterCode = DeadLetterCode.INTERNAL
-
-
-@dataclass
-class EnrichmentResult:
-    enriched: list[EnrichedWorkout] = field(default_factory=list)
-    dead_letters: list[DeadLetter] = field(default_factory=list)
 
 
 @dataclass
@@ -98,8 +93,10 @@ class CalorieClient:
         self.breaker = breaker or CircuitBreaker()
         self.cache = cache if cache is not None else QuoteCache()
         self.stats = ClientStats()
+        self.health = ApiHealth(provider.where)
         self._record = StatsRecorder(self.stats, provider.name)
         self._slots = asyncio.Semaphore(concurrency)
+        self._breaker_shown: str | None = None  # the state the breaker gauge shows
 
     @classmethod
     def from_settings(
@@ -120,7 +117,6 @@ class CalorieClient:
             backoff=Backoff(
                 settings.calorie_backoff_base_s,
                 settings.calorie_backoff_cap_s,
-                settings.calorie_max_attempts,
                 settings.calorie_max_wait_s,
             ),
             breaker=CircuitBreaker(
@@ -138,6 +134,10 @@ class CalorieClient:
     async def aclose(self) -> None:
         await self.provider.aclose()
 
+    def waiting(self) -> str | None:
+        """What the client waits for, for a person (None while the API answers)."""
+        return self.health.describe(self.backoff.max_wait_s, self.breaker.state)
+
     async def enrich(self, workout: RawWorkout) -> EnrichedWorkout:
         """One workout; raises the typed error (transient or terminal) after retries."""
         return await self._enrich(workout, _Tally())
@@ -145,8 +145,16 @@ class CalorieClient:
     async def enrich_batch(
         self, workouts: Iterable[RawWorkout | Mapping[str, Any]]
     ) -> EnrichmentResult:
-        """Every workout concurrently (bounded); failures become dead letters, in input order."""
-        outcomes = await asyncio.gather(*(self._enrich_or_dead_letter(w) for w in workouts))
+        """Every workout concurrently (bounded); bad input becomes dead letters, in input
+        order. An outage past the wait or a misconfigured API raises, cancelling the rest."""
+        tasks = [asyncio.ensure_future(self._enrich_or_dead_letter(w)) for w in workouts]
+        try:
+            outcomes = await asyncio.gather(*tasks)
+        except BaseException:
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+            raise
         result = EnrichmentResult()
         for outcome in outcomes:
             if isinstance(outcome, DeadLetter):
@@ -162,19 +170,24 @@ class CalorieClient:
         try:
             raw = workout if isinstance(workout, RawWorkout) else parse_raw(dict(workout))
             return await self._enrich(raw, tally)
+        except (CalorieOutage, CalorieMisconfigured):
+            raise  # not this workout's fault: the whole batch stops
         except FitrayError as exc:
             return self._dead_letter(workout, exc, tally.calls)
         except Exception as exc:  # a bug must not sink the other workouts of the batch
-            log.exception("unexpected error enriching %s", _event_id(workout))
+            log.exception("unexpected error enriching %s", event_id_of(workout))
             return self._dead_letter(workout, exc, tally.calls)
 
     def _dead_letter(self, workout: Any, exc: Exception, calls: int) -> DeadLetter:
         code = dead_letter_code(exc)
         reason = str(exc) or type(exc).__name__
         if isinstance(exc, TransientError):
-            reason = f"{reason}; gave up after {calls} call(s)"
+            reason = (
+                f"{reason}; kept failing for this workout for {self.backoff.max_wait_s:g} s "
+                f"({calls} calls) while the API answered others"
+            )
         self._record.dead_letter(code)
-        log.warning("dead letter %s [%s]: %s", _event_id(workout), code, reason)
+        log.warning("dead letter %s [%s]: %s", event_id_of(workout), code, reason)
         return DeadLetter(workout, reason, calls, code)
 
     async def _enrich(self, workout: RawWorkout, tally: _Tally) -> EnrichedWorkout:
@@ -203,16 +216,30 @@ class CalorieClient:
         return kcal_per_hour
 
     async def _fetch(self, activity: str, workout: RawWorkout, tally: _Tally) -> float:
-        tries = 0
+        """Try until it works; an outage of the whole API past the wait raises CalorieOutage,
+        and only a workout failing while the API answers others gives up (dead letter)."""
+        tries, first_failure, max_wait_s = 0, None, self.backoff.max_wait_s
         while True:
             tries += 1
             try:
                 return await self._attempt(activity, workout, tally)
             except TransientError as exc:
-                if self.backoff.gives_up(tries, exc.retry_after_s):
+                first_failure = first_failure or self.health.now()
+                if self.health.down_for() >= max_wait_s:
+                    raise self._outage(exc) from exc
+                waited = self.health.now() - first_failure
+                if waited >= max_wait_s and self.health.answered_since(first_failure):
                     raise
                 self._record.retry()
-                await asyncio.sleep(self.backoff.delay(tries, exc.retry_after_s))
+                await asyncio.sleep(min(self.backoff.delay(tries, exc.retry_after_s), max_wait_s))
+
+    def _outage(self, exc: TransientError) -> CalorieOutage:
+        waited, bound = self.health.down_for(), self.backoff.max_wait_s
+        return CalorieOutage(
+            f"the calorie API at {self.provider.where} answered nobody for {waited:.0f} s "
+            f"(FITRAY_CALORIE_MAX_WAIT_S={bound:g}; last: {exc}); nothing was dead-lettered: "
+            "re-run the same command once it is back"
+        )
 
     async def _attempt(self, activity: str, workout: RawWorkout, tally: _Tally) -> float:
         self.breaker.check()  # refuse fast while open, before queueing for a slot or a token
@@ -235,64 +262,38 @@ class CalorieClient:
                     activity, workout.weight_lb, workout.duration_min
                 )
         except TimeoutError:
-            self._failed("timeout", transient=True)
-            raise CalorieUnavailable(
+            error = CalorieUnavailable(
                 f"calorie API gave no answer within {self.timeout_s:g}s", code="timeout"
-            ) from None
+            )
+            self._failed("timeout", error)
+            raise error from None
         except FitrayError as exc:
-            self._failed(_code_of(exc), transient=isinstance(exc, TransientError))
+            self._failed(call_failure_code(exc), exc)
+            if call_failure_code(exc) in MISCONFIGURED:
+                raise CalorieMisconfigured(str(exc)) from None
             raise
         except BaseException:
             self.breaker.record_neutral()  # cancelled: says nothing about the provider
             raise
         self.breaker.record_success()
+        self.health.succeeded()
+        self._show_breaker()
         return quote.kcal_per_hour
 
-    def _failed(self, code: str, *, transient: bool) -> None:
+    def _failed(self, code: str, exc: Exception) -> None:
         self._record.failure(code)
-        if not transient:
+        if not isinstance(exc, TransientError):
             self.breaker.record_success()  # a terminal answer proves the provider is up
+            self.health.succeeded()
         elif code == "rate_limited":
             self.breaker.record_neutral()  # backpressure, not ill health
         else:
             self.breaker.record_failure()
+            self.health.failed(str(exc))
+        self._show_breaker()
 
-
-def dead_letter_code(exc: BaseException) -> DeadLetterCode:
-    """Why a workout that failed with ``exc`` is dead-lettered, for an operator."""
-    if isinstance(exc, TransientError):
-        return DeadLetterCode.API_UNAVAILABLE
-    if not isinstance(exc, TerminalError):
-        return DeadLetterCode.INTERNAL
-    if isinstance(exc, InvalidRecord):
-        return DeadLetterCode.INVALID_RECORD
-    if isinstance(exc, UnresolvedActivity):
-        return DeadLetterCode.UNRESOLVED_ACTIVITY
-    return _REJECTIONS.get(getattr(exc, "code", ""), DeadLetterCode.INTERNAL)
-
-
-_REJECTIONS = {
-    "unknown_activity": DeadLetterCode.UNKNOWN_ACTIVITY,
-    "bad_request": DeadLetterCode.REJECTED_BY_API,
-    "unauthorized": DeadLetterCode.API_MISCONFIGURED,
-    "not_found": DeadLetterCode.API_MISCONFIGURED,
-}
-
-
-def _code_of(exc: BaseException) -> str:
-    code = getattr(exc, "code", None)
-    if code:
-        return str(code)
-    if isinstance(exc, TerminalError):
-        return _snake(type(exc).__name__)  # InvalidRecord -> invalid_record
-    return "transient" if isinstance(exc, TransientError) else "internal"
-
-
-def _snake(name: str) -> str:
-    return "".join(f"_{c.lower()}" if c.isupper() else c for c in name).lstrip("_")
-
-
-def _event_id(workout: Any) -> str:
-    if isinstance(workout, Mapping):
-        return f"event_id={workout.get('event_id')!r}"
-    return f"event_id={getattr(workout, 'event_id', None)!r}"
+    def _show_breaker(self) -> None:
+        """Export the breaker's state when it changes (a gauge, for dashboards and alerts)."""
+        if (state := self.breaker.state) != self._breaker_shown:
+            self._breaker_shown = state
+            self._record.breaker(state)

@@ -7,9 +7,15 @@ without parsing message text. Messages never contain the API key.
 
 from __future__ import annotations
 
-from fitray.exceptions import TerminalError, TransientError
+from fitray.exceptions import ConfigError, ServiceUnavailable, TerminalError, TransientError
 
-__all__ = ["CalorieRejected", "CalorieUnavailable", "CircuitOpen"]
+__all__ = [
+    "CalorieMisconfigured",
+    "CalorieOutage",
+    "CalorieRejected",
+    "CalorieUnavailable",
+    "CircuitOpen",
+]
 
 
 class CalorieUnavailable(TransientError):
@@ -37,3 +43,12 @@ class CircuitOpen(CalorieUnavailable):
             code="circuit_open",
             retry_after_s=retry_after_s,
         )
+
+
+class CalorieOutage(ServiceUnavailable):
+    """The calorie API answered nobody for longer than the wait: the run stops (nothing is
+    dead-lettered; a re-run, or the raw topic's uncommitted offsets, brings the events back)."""
+
+
+class CalorieMisconfigured(ConfigError):
+    """The API refused the key or has no such endpoint: a setting to fix, not bad data."""

@@ -47,6 +47,7 @@ class CalorieQuote:
 
 class CalorieProvider(Protocol):
     name: str
+    where: str  # for messages: the API's URL (never the key), or the local table
 
     async def lookup(self, activity: str, weight_lb: float, duration_min: float) -> CalorieQuote:
         """One attempt; raises :class:`CalorieUnavailable` or :class:`CalorieRejected`."""
@@ -69,6 +70,7 @@ class HttpCalorieProvider:
         max_connections: int = 64,
     ) -> None:
         self._url = base_url.rstrip("/") + _ENDPOINT
+        self.where = self._url
         self._api_key = api_key
         self._timeout = aiohttp.ClientTimeout(total=timeout_s)
         self._max_connections = max_connections
@@ -130,6 +132,7 @@ class TableCalorieProvider:
     """Answers from ``activities.csv`` in-process, matched as the API does; no HTTP at all."""
 
     name = "table"
+    where = "the local calorie table"
 
     def __init__(self, table: ActivityTable) -> None:
         self._table = table

@@ -11,12 +11,12 @@ from __future__ import annotations
 
 import asyncio
 import math
-import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Protocol
 
+from fitray.clients.ray import ray_running
 from fitray.config import Settings
 
 __all__ = ["Lease", "LeaseBucket", "RateLimiter", "TokenBucket", "rate_limiter_for"]
@@ -132,8 +132,7 @@ class LeaseBucket:
 def rate_limiter_for(settings: Settings) -> RateLimiter:
     """The calorie API's limiter: shared by the whole cluster inside Ray, else this process's."""
     rate, burst = settings.calorie_rate_limit_per_s, settings.calorie_rate_burst
-    ray = sys.modules.get("ray")
-    if ray is not None and ray.is_initialized():
+    if ray_running():
         from fitray.calories.shared_limit import ClusterRateLimiter
 
         return ClusterRateLimiter.for_api(settings)

@@ -8,12 +8,12 @@ provider, so importing or building a client never touches Ray.
 
 from __future__ import annotations
 
-import sys
 from bisect import bisect_left
 from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
+from fitray.clients.ray import ray_running
 from fitray.dead_letters import METRIC_TAG, DeadLetterCode
 
 __all__ = ["BREAKER_LEVELS", "LATENCY_BOUNDS_S", "ClientStats", "StatsRecorder"]
@@ -105,8 +105,7 @@ class StatsRecorder:
 
     def _ray(self) -> _RayMetrics | None:
         if self._metrics is None:
-            ray = sys.modules.get("ray")  # never imported: certainly not initialised
-            if ray is None or not ray.is_initialized():
+            if not ray_running():
                 return None
             self._metrics = _RayMetrics(self.provider)
         return self._metrics

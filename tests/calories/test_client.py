@@ -3,6 +3,7 @@ local calorie service (``calorie_service`` fixture) with its injected faults."""
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import uuid
 from collections.abc import Callable
@@ -16,8 +17,14 @@ from pydantic import SecretStr
 
 from fitray.calories.breaker import CircuitBreaker
 from fitray.calories.cache import QuoteCache
-from fitray.calories.client import CalorieClient, DeadLetter
-from fitray.calories.exceptions import CalorieRejected, CalorieUnavailable
+from fitray.calories.client import CalorieClient
+from fitray.calories.exceptions import (
+    CalorieMisconfigured,
+    CalorieOutage,
+    CalorieRejected,
+    CalorieUnavailable,
+)
+from fitray.calories.outcomes import DeadLetter
 from fitray.calories.provider import (
     CalorieQuote,
     HttpCalorieProvider,
@@ -34,7 +41,7 @@ from fitray.schema import RawWorkout
 ROOT = Path(__file__).resolve().parents[2]
 RUN = "Running, 6 mph (10 min mile)"
 UNKNOWN = "Underwater basket weaving"
-FAST = Backoff(0.005, 0.05, 8)
+FAST = Backoff(0.005, 0.05, max_wait_s=5.0)
 
 
 @pytest.fixture(scope="module")
@@ -221,7 +228,7 @@ async def test_real_resolver_titles_enrich(calorie_service: Service) -> None:
 
 async def test_429s_are_recovered_and_the_service_limit_holds(calorie_service: Service) -> None:
     service = calorie_service(rate_limit_per_s=5, rate_limit_burst=2)
-    async with http_client(service.url, backoff=Backoff(0.05, 2.0, 10)) as client:
+    async with http_client(service.url, backoff=Backoff(0.05, 2.0, max_wait_s=30.0)) as client:
         result = await client.enrich_batch(distinct(12))
     assert not result.dead_letters
     stats = service.stats()
@@ -266,17 +273,52 @@ async def test_hung_requests_time_out_and_are_retried(calorie_service: Service) 
     assert client.stats.failures["timeout"] == stats["timeouts"]
 
 
-async def test_html_garbage_is_retried_then_dead_lettered(calorie_service: Service) -> None:
+async def test_an_api_answering_only_garbage_is_an_outage_not_dead_letters(
+    calorie_service: Service,
+) -> None:
     service = calorie_service(garbage_rate=1.0)
-    async with http_client(service.url, backoff=Backoff(0.005, 0.05, 3)) as client:
-        result = await client.enrich_batch(distinct(4))
-    assert not result.enriched
-    assert codes(result.dead_letters) == {"api_unavailable"}
-    for letter in result.dead_letters:
-        assert letter.attempts == 3
-        assert "text/html instead of JSON" in letter.reason
-        assert "gave up after 3" in letter.reason
-    assert service.stats()["garbage"] == 12
+    async with http_client(service.url, backoff=Backoff(0.005, 0.05, max_wait_s=0.5)) as client:
+        with pytest.raises(CalorieOutage) as outage:
+            await client.enrich_batch(distinct(4))
+        assert client.stats.dead_letters == 0
+        assert "waiting for the calorie API" in (client.waiting() or "")
+    message = str(outage.value)
+    assert service.api_url in message and "FITRAY_CALORIE_MAX_WAIT_S=0.5" in message
+    assert "text/html instead of JSON" in message and "\n" not in message
+    # every failure it saw was counted (a call cancelled with the batch may go unseen)
+    assert 4 < client.stats.failures["garbage"] <= service.stats()["garbage"]
+
+
+class FlakyForOneProvider:
+    """A pure double: fails (transiently) for one activity, answers every other one."""
+
+    name, where = "flaky", "the test double"
+
+    async def lookup(self, activity: str, weight_lb: float, duration_min: float) -> CalorieQuote:
+        if activity == "flaky":
+            raise CalorieUnavailable("server error (503)", code="server_error")
+        return CalorieQuote(activity, 300.0, 300.0 * duration_min / 60, self.name)
+
+    async def aclose(self) -> None:
+        pass
+
+
+async def test_one_workout_failing_while_the_api_answers_others_is_dead_lettered() -> None:
+    client = CalorieClient(
+        FlakyForOneProvider(), StubResolver(), breaker=CircuitBreaker(1000, 60.0),
+        backoff=Backoff(0.01, 0.05, max_wait_s=0.5),
+    )  # fmt: skip
+
+    async def others() -> None:  # the API keeps answering other workouts meanwhile
+        for i in range(40):
+            await client.enrich(workout(RUN, weight_lb=100.0 + i))
+            await asyncio.sleep(0.02)
+
+    result, _ = await asyncio.gather(client.enrich_batch([workout("flaky"), workout()]), others())
+    assert len(result.enriched) == 1
+    (letter,) = result.dead_letters
+    assert letter.code == "api_unavailable" and letter.attempts > 1
+    assert "while the API answered others" in letter.reason
 
 
 async def test_unknown_activity_and_out_of_range_values_are_dead_letters(
@@ -297,17 +339,17 @@ async def test_unknown_activity_and_out_of_range_values_are_dead_letters(
 async def test_breaker_opens_and_the_client_stops_calling(calorie_service: Service) -> None:
     service = calorie_service(error_rate=1.0)
     breaker = CircuitBreaker(3, 60.0)
-    async with http_client(service.url, breaker=breaker, concurrency=2) as client:
-        first = await client.enrich_batch(distinct(20))
+    backoff = Backoff(0.005, 0.05, max_wait_s=0.5)
+    async with http_client(service.url, breaker=breaker, concurrency=2, backoff=backoff) as client:
+        with pytest.raises(CalorieOutage):
+            await client.enrich_batch(distinct(20))
         calls_when_open = service.stats()["requests"]
-        second = await client.enrich_batch(distinct(20))
+        with pytest.raises(CalorieOutage, match="circuit breaker is open"):
+            await client.enrich_batch(distinct(20))
+        assert client.stats.dead_letters == 0
     assert breaker.state == "open"
     assert calls_when_open < 20
-    assert service.stats()["requests"] == calls_when_open
-    assert len(first.dead_letters) == len(second.dead_letters) == 20
-    assert codes(second.dead_letters) == {"api_unavailable"}
-    assert all("circuit breaker is open" in letter.reason for letter in second.dead_letters)
-    assert all(letter.attempts == 0 for letter in second.dead_letters)
+    assert service.stats()["requests"] == calls_when_open  # open: not one more call
 
 
 async def test_cache_hits_avoid_calls(calorie_service: Service) -> None:
@@ -339,20 +381,19 @@ async def test_api_key_is_sent_and_a_wrong_one_never_leaks(
     async with http_client(service.url, api_key=right) as client:
         assert len((await client.enrich_batch([workout()])).enriched) == 1
     async with http_client(service.url, api_key=wrong) as client:
-        result = await client.enrich_batch([workout()])
-    (letter,) = result.dead_letters
-    assert (letter.code, letter.attempts) == ("api_misconfigured", 1)
-    assert "FITRAY_CALORIE_API_KEY" in letter.reason
-    for text in (letter.reason, repr(letter), caplog.text):
+        with pytest.raises(CalorieMisconfigured) as refused:  # a setting to fix: stop, at once
+            await client.enrich_batch([workout(), workout(RUN, 120.0)])
+    assert "FITRAY_CALORIE_API_KEY" in str(refused.value)
+    for text in (str(refused.value), repr(refused.value), caplog.text):
         assert right not in text
         assert wrong not in text
-    assert service.stats()["unauthorized"] == 1
+    assert service.stats()["unauthorized"] <= 2
 
 
 class OutageProvider:
     """A pure double: down for the first ``down_calls`` calls, then answers (an outage)."""
 
-    name = "outage"
+    name, where = "outage", "the test double"
 
     def __init__(self, down_calls: int) -> None:
         self.down_calls, self.calls = down_calls, 0
@@ -372,19 +413,19 @@ async def test_short_outage_is_waited_out_not_dead_lettered() -> None:
     provider = OutageProvider(down_calls=4)
     client = CalorieClient(
         provider, StubResolver(), breaker=breaker, concurrency=1,
-        backoff=Backoff(0.001, 0.01, 20, max_wait_s=1.0),
+        backoff=Backoff(0.001, 0.01, max_wait_s=1.0),
     )  # fmt: skip
     result = await client.enrich_batch(distinct(5))
     assert len(result.enriched) == 5 and not result.dead_letters
     assert breaker.times_opened >= 1  # it stopped calling, then recovered
 
 
-async def test_outage_longer_than_max_wait_dead_letters_with_the_reason() -> None:
+async def test_outage_longer_than_max_wait_stops_the_batch_without_dead_letters() -> None:
     breaker = CircuitBreaker(2, 5.0)  # a cool-down longer than the client will wait
     client = CalorieClient(
         OutageProvider(down_calls=100), StubResolver(), breaker=breaker, concurrency=1,
-        backoff=Backoff(0.001, 0.01, 20, max_wait_s=1.0),
+        backoff=Backoff(0.001, 0.01, max_wait_s=1.0),
     )  # fmt: skip
-    result = await client.enrich_batch(distinct(3))
-    assert not result.enriched
-    assert len(result.dead_letters) == 3
+    with pytest.raises(CalorieOutage, match=r"answered nobody for 1 s .*re-run the same command"):
+        await client.enrich_batch(distinct(3))
+    assert client.stats.dead_letters == 0
