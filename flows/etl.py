@@ -31,8 +31,8 @@ from prefect_ray import RayTaskRunner
 
 from fitray.batch import steps
 from fitray.batch.summary import BatchSummary, SliceResult
-from fitray.clients.prefect import prefect_env
-from fitray.clients.ray import prepare_driver_env, ray_init_kwargs
+from fitray.clients.prefect import prefect_env, require_prefect
+from fitray.clients.ray import connect_ray, ray_init_kwargs
 from fitray.config import Settings, WarehouseBackend, get_settings
 from fitray.exceptions import ConfigError
 from fitray.warehouse import LoadRecord, LoadResult
@@ -253,7 +253,9 @@ def run_batch_flow(
     from prefect.settings import PREFECT_API_URL, temporary_settings
 
     settings = settings or get_settings()
-    prepare_driver_env(settings)  # RayTaskRunner calls ray.init in this process
+    require_prefect(settings.prefect_api_url)
+    if not local:
+        connect_ray(settings)  # fails fast without a head; RayTaskRunner reuses the connection
     for name, value in prefect_env(settings.prefect_api_url).items():
         os.environ.setdefault(name, value)
     with temporary_settings(updates={PREFECT_API_URL: settings.prefect_api_url}):

@@ -10,7 +10,6 @@ from one step to the next in memory instead of through the object store.
 from __future__ import annotations
 
 import math
-import sys
 import time
 import uuid
 from datetime import UTC, datetime, timedelta
@@ -21,6 +20,7 @@ import pyarrow.compute as pc
 from fitray.batch import extract, reference, transform
 from fitray.batch.summary import SliceResult
 from fitray.clients.mongo import mongo_client
+from fitray.clients.ray import ray_running
 from fitray.clients.s3 import s3_client
 from fitray.config import Settings, WarehouseBackend
 from fitray.staging import open_staging
@@ -116,7 +116,8 @@ def plan_slices(rows: int, batch_rows: int, max_tasks: int) -> list[tuple[int, i
 
 
 def _ray_node_id() -> str | None:
-    ray = sys.modules.get("ray")
-    if ray is None or not ray.is_initialized():
+    if not ray_running():
         return None
+    import ray
+
     return str(ray.get_runtime_context().get_node_id())

@@ -12,7 +12,7 @@ import sys
 import typer
 from rich.table import Table
 
-from fitray.cli import mapping, quicksight, stack, stream
+from fitray.cli import dead_letters, mapping, quicksight, stack, stream
 from fitray.cli._console import console, err_console
 from fitray.cli.batch import batch
 from fitray.cli.dashboard import dashboard
@@ -44,6 +44,7 @@ def show_config() -> None:
 app.add_typer(stack.app, name="stack")
 app.add_typer(mapping.app, name="mapping")
 app.add_typer(stream.app, name="stream")
+app.add_typer(dead_letters.app, name="dead-letters")
 app.add_typer(quicksight.app, name="quicksight")
 app.command("batch")(batch)
 app.command("demo")(demo)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import signal
 from datetime import datetime
 from typing import Annotated
 
@@ -67,17 +68,27 @@ def _run_with_progress(
 def _serve(settings: Settings, warehouse: WarehouseBackend | None) -> None:
     from prefect.settings import PREFECT_API_URL, temporary_settings
 
-    from fitray.clients.ray import prepare_driver_env
-    from flows.etl import FLOW_NAME, configured_flow
+    from fitray.clients.prefect import require_prefect
+    from fitray.clients.ray import prepare_driver_env, require_head
+    from flows.serve import serve_batch
 
-    prepare_driver_env(settings)  # served runs call ray.init in this process
-    interval_s = settings.batch_interval_s
-    name = f"{FLOW_NAME}-every-{interval_s}s"
-    err_console.print(f"serving deployment {name!r}; Ctrl-C stops it")
+    require_prefect(settings.prefect_api_url)
+    require_head(settings)
+    prepare_driver_env(settings)  # served runs call ray.init in their process
+    err_console.print(
+        f"serving the batch flow every {settings.batch_interval_s} s; Ctrl-C or SIGTERM lets a "
+        "running load finish, then stops"
+    )
     with temporary_settings(updates={PREFECT_API_URL: settings.prefect_api_url}):
-        configured_flow(settings).serve(
-            name=name, interval=interval_s, parameters={"backend": warehouse}
-        )
+        summary = serve_batch(settings, warehouse)
+    table = Table("", "value", title=f"served {summary.deployment}")
+    for state, count in sorted(summary.runs.items()):
+        table.add_row(f"runs {state.lower()}", str(count))
+    if summary.stopped_by:
+        table.add_row("stopped by", summary.stopped_by)
+    console.print(table)
+    if summary.stopped_by:
+        raise typer.Exit(128 + int(signal.Signals[summary.stopped_by]))
 
 
 def _render(summary: BatchSummary) -> None:

@@ -24,6 +24,7 @@ def demo(
     """Stream workouts through calorie API -> Ray -> Kafka -> MongoDB, load them into the
     warehouse with the Prefect flow on Ray, and show where every part lives."""
     from fitray.cli.batch import batch
+    from fitray.cli.stream import ProviderChoice, Source
     from fitray.cli.stream import run as stream_run
 
     settings = get_settings()
@@ -35,13 +36,14 @@ def demo(
         seed=seed,
         duration=None,
         rate=None,
-        source="generator",
-        provider="http",
+        source=Source.generator,
+        provider=ProviderChoice.http,
         enrich_actors=None,
         consumers=None,
         batch_size=None,
         max_in_flight=None,
         consume=True,
+        as_json=False,
     )
     console.rule("2/3  batch: MongoDB -> Arrow -> metrics -> Parquet -> warehouse")
     batch(warehouse=None, serve=False, local=False)
@@ -51,10 +53,10 @@ def demo(
 
 
 def _require_healthy_stack(settings: Settings) -> None:
-    down = [s.name for s in Stack(settings).status() if not s.healthy]
+    down = [f"{s.name} at {s.where}" for s in Stack(settings).status() if not s.healthy]
     if down:
         raise StackError(
-            f"not healthy: {', '.join(down)}; run `fitray stack up` first "
+            f"not healthy: {'; '.join(down)}; run `fitray stack up` first "
             "(`make demo` does it for you)"
         )
 

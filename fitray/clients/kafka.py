@@ -18,7 +18,7 @@ import threading
 from typing import Any
 
 from fitray.config import Settings
-from fitray.exceptions import FitrayError
+from fitray.exceptions import FitrayError, ServiceUnavailable
 
 Record = tuple[str | bytes | None, bytes]  # (key, value)
 
@@ -95,7 +95,13 @@ def ensure_topics(bootstrap: str, topics: list[str], *, partitions: int) -> list
     from confluent_kafka.admin import NewTopic
 
     admin = admin_client(bootstrap)
-    existing = admin.list_topics(timeout=5).topics
+    try:
+        existing = admin.list_topics(timeout=5).topics
+    except KafkaException as exc:
+        raise ServiceUnavailable(
+            f"Kafka not reachable at {bootstrap} (FITRAY_KAFKA_BOOTSTRAP_SERVERS): "
+            f"{exc.args[0].str()}; start it with `fitray stack up kafka` or fix the setting"
+        ) from None
     missing = [NewTopic(t, partitions, 1) for t in topics if t not in existing]
     created = []
     for topic, future in admin.create_topics(missing).items() if missing else ():

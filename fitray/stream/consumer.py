@@ -13,14 +13,14 @@ Rebalances: the next ``consume()`` is only called once the previous batch is com
 rebalance callbacks run inside ``consume()``, so a revoked partition never has work in
 flight. Eager assignment (``range``) makes every rebalance restart from committed offsets.
 The worker runs inside a Ray actor (:mod:`fitray.stream.pipeline`) or alone in a process
-(:func:`run_until_stopped`, SIGINT/SIGTERM finish the batch, then leave the group).
+(:func:`run_until_stopped`: ``fitray stream consume``; a stop finishes the batch in hand,
+then leaves the group).
 """
 
 from __future__ import annotations
 
 import contextlib
 import logging
-import signal
 import threading
 import time
 from collections.abc import Callable
@@ -29,7 +29,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from fitray.clients.kafka import consumer_config
-from fitray.config import Settings
+from fitray.config import Settings, redact_url
 from fitray.dead_letters import DeadLetterCode, Stage
 from fitray.schema import InvalidRecord, parse_enriched
 from fitray.stream.dead_letter import DeadLetterRecord, DeadLetterWriter
@@ -37,7 +37,7 @@ from fitray.stream.exceptions import BrokerUnavailable, StoreUnavailable
 from fitray.stream.metrics import StreamMetrics
 from fitray.stream.sink import MongoSink, to_document
 
-__all__ = ["ConsumerWorker", "StepReport", "install_stop_signals", "run_until_stopped"]
+__all__ = ["ConsumerWorker", "StepReport", "run_until_stopped"]
 
 log = logging.getLogger(__name__)
 Offsets = dict[tuple[str, int], int]
@@ -51,6 +51,7 @@ class StepReport:
     duplicates: int = 0
     committed: int = 0
     retrying: str | None = None  # why the pending batch waits, if it does
+    waiting_for: str | None = None  # which server, with its address, when retrying
     retry_after_s: float = 0.0  # when retrying: how long the caller should wait first
     dead_letters: dict[Stage, int] = field(default_factory=dict)
 
@@ -160,7 +161,8 @@ class ConsumerWorker:
             self._commit(pending)
         except (StoreUnavailable, BrokerUnavailable) as exc:
             pending.failures += 1
-            report.retrying = str(exc)
+            report.retrying = f"try {pending.failures}: {exc}"
+            report.waiting_for = self._server_of(exc)
             report.retry_after_s = min(
                 self.settings.stream_store_retry_cap_s, 0.1 * 2**pending.failures
             )
@@ -168,6 +170,12 @@ class ConsumerWorker:
             return
         report.committed = pending.count
         self._pending = None
+
+    def _server_of(self, exc: Exception) -> str:
+        if isinstance(exc, StoreUnavailable):
+            where = redact_url(self.settings.mongo_url.get_secret_value())
+            return f"the document store at {where} (FITRAY_MONGO_URL)"
+        return f"Kafka at {self.settings.kafka_bootstrap_servers}"
 
     def _write(self, pending: _Pending, report: StepReport) -> None:
         outcome = self.sink.write(pending.documents)
@@ -243,14 +251,6 @@ def _log_partitions(what: str) -> Callable[[Any, list[Any]], None]:
         log.info("partitions %s: %s", what, [(p.topic, p.partition) for p in partitions])
 
     return callback
-
-
-def install_stop_signals() -> threading.Event:
-    """SIGINT and SIGTERM set the returned event: the loop finishes its batch and stops."""
-    stop = threading.Event()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        signal.signal(sig, lambda *_: stop.set())
-    return stop
 
 
 def run_until_stopped(

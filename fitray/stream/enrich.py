@@ -16,7 +16,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from fitray.calories.client import CalorieClient, DeadLetter
+from fitray.calories.client import CalorieClient
+from fitray.calories.outcomes import DeadLetter
 from fitray.calories.resolve import ActivityResolver
 from fitray.config import Settings
 from fitray.dead_letters import Stage
@@ -56,6 +57,10 @@ class EnrichmentWorker:
         )
         self._metrics.batch(len(workouts), len(batch.records), batch.enrich_s)
         return batch
+
+    async def waiting(self) -> str | None:
+        """What this worker's calorie client waits for (an outage), for the run's display."""
+        return self._client.waiting() if self._client is not None else None
 
     async def close(self) -> None:
         if self._client is not None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from fitray.exceptions import FitrayError, TerminalError, TransientError
+from fitray.exceptions import FitrayError, ServiceUnavailable, TerminalError
 
 __all__ = ["BrokerUnavailable", "StoreUnavailable", "StreamError", "StreamStalled"]
 
@@ -11,11 +11,11 @@ class StreamError(FitrayError):
     """Base of the stream pipeline's errors."""
 
 
-class BrokerUnavailable(StreamError, TransientError):
+class BrokerUnavailable(StreamError, ServiceUnavailable):
     """Kafka did not answer (down, restarting, unreachable); retry later."""
 
 
-class StoreUnavailable(StreamError, TransientError):
+class StoreUnavailable(StreamError, ServiceUnavailable):
     """The document store did not acknowledge a write; retry the same batch later."""
 
 

@@ -8,10 +8,10 @@ process) every call is a no-op, so the same code runs in tests and in the standa
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Iterable
 from typing import Any
 
+from fitray.clients.ray import ray_running
 from fitray.dead_letters import METRIC_TAG
 
 __all__ = ["LATENCY_BOUNDS_S", "StreamMetrics"]
@@ -22,8 +22,7 @@ _SHARED: dict[str, Any] = {}
 
 def _ray_metrics() -> dict[str, Any] | None:
     """The metric objects, made once per process, only if Ray is initialised here."""
-    ray = sys.modules.get("ray")
-    if ray is None or not ray.is_initialized():
+    if not ray_running():
         return None
     if not _SHARED:
         from ray.util.metrics import Counter, Gauge, Histogram

@@ -121,8 +121,8 @@ class RawTopicSource:
             messages = self._consumer.consume(size, self.settings.stream_poll_timeout_s)
             batch = self._to_batch([m for m in messages if m.error() is None])
             if batch.offsets:
-                idle_since = time.monotonic()
                 yield batch
+                idle_since = time.monotonic()  # idle counts from here: not while we waited
 
     def acknowledge(self, batch: SourceBatch) -> None:
         """The batch is in the enriched topic: its raw offsets may be committed."""

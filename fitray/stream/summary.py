@@ -22,6 +22,8 @@ class StreamSummary:
     batches_acked: int = 0  # of which Kafka acknowledged every record
     max_batches_in_flight: int = 0  # the most ever between the source and Kafka's ack
     lag: int | None = None
+    waiting: str | None = None  # what the run waits for right now (a server), for a person
+    stopped_by: str | None = None  # SIGINT / SIGTERM when a person or a supervisor stopped it
     elapsed_s: float = 0.0
     _started: float = field(default=0.0, repr=False)
 
@@ -76,6 +78,10 @@ class StreamSummary:
         text += [
             (f"  dead-lettered at {k}", f"{v:,}") for k, v in sorted(self.dead_letters.items())
         ]
+        if self.stopped_by:
+            text.append(("stopped by", f"{self.stopped_by} (in-flight work drained)"))
+        if self.lag:
+            text.append(("left uncommitted in Kafka", f"{self.lag:,} (redelivered next run)"))
         text += [
             ("elapsed", f"{self.elapsed_s:.1f} s"),
             ("throughput", f"{self.throughput_per_s:,.0f} events/s"),

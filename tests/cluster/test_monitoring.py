@@ -30,11 +30,6 @@ from tests.stream.helpers import TITLES, publish
 
 pytestmark = pytest.mark.slow
 DASHBOARD = PROJECT_ROOT / "deploy" / "grafana" / "dashboards" / "fitray.json"
-# Reported only once the calorie client tells the recorder about breaker transitions
-# (StatsRecorder.breaker); until then Ray never exports it. Remove it from here then.
-NOT_YET_REPORTED = {"ray_fitray_calorie_breaker_state"}
-
-
 def queried_metrics() -> set[str]:
     """Every Prometheus series name the Grafana dashboard's panels query."""
     panels = json.loads(DASHBOARD.read_text())["panels"]
@@ -83,14 +78,13 @@ def test_dashboard_metrics_exist_and_prometheus_counts_the_run(
     pipeline = StreamPipeline(settings, options)
     runner = threading.Thread(target=pipeline.run, daemon=True)
     runner.start()
-    wanted = queried_metrics() - NOT_YET_REPORTED
+    wanted = queried_metrics()
     try:  # while the run's actors live, their series are being exported
         wait_for(lambda: wanted <= scrape_names(), 90, f"every dashboard metric: {wanted}")
     finally:
         runner.join(180)
     summary = pipeline.summary
     assert summary.stored == count and summary.dead_letters == {"source": 2}, summary
-    assert NOT_YET_REPORTED.isdisjoint(scrape_names()), "now reported: drop NOT_YET_REPORTED"
 
     # Prometheus scraped both nodes through Ray's discovery file, and counts this run's events
     worker_metrics = f"127.0.0.1:{two_nodes.service.settings.ray_worker_port + 5}"

@@ -30,11 +30,20 @@ pytestmark = pytest.mark.slow
 REPO = Path(__file__).resolve().parents[2]
 
 
-def assert_stored_once(env: StreamEnv, ids: set[str], summary: StreamSummary) -> None:
-    """The store holds each event once; the run's own counts and Kafka's agree with it."""
+def assert_stored_once(
+    env: StreamEnv, ids: set[str], summary: StreamSummary, *, reports_lost: bool = False
+) -> None:
+    """The store holds each event once; the run's own counts and Kafka's agree with it.
+
+    ``reports_lost``: a consumer actor killed mid-step takes its step's report with it (what
+    it stored is redelivered and counted as duplicates), so only stored <= events <= stored +
+    duplicates holds; otherwise the run stored exactly as many events as it generated."""
     stored = env.stored_ids()
     assert len(stored) == len(ids) and set(stored) == ids
-    assert summary.stored == len(ids), "the run stored a different number than it generated"
+    if reports_lost:
+        assert summary.stored <= len(ids) <= summary.stored + summary.duplicates
+    else:
+        assert summary.stored == len(ids), "the run stored a different number than it generated"
     assert summary.consumed == summary.stored + summary.duplicates + summary.dead_lettered
     assert summary.dead_lettered == 0
     offsets = committed_offsets(env.settings, env.group_id, env.topic)
@@ -62,7 +71,7 @@ def test_enrichment_and_consumer_actors_killed_mid_run(stream_env: StreamEnv) ->
     assert (summary.generated, summary.lag) == (count, 0)
     # a killed enrichment call is retried and produced once: Kafka holds every event once
     assert summary.produced == topic_size(stream_env.settings, stream_env.topic) == count
-    assert_stored_once(stream_env, expected_ids(21, count), summary)
+    assert_stored_once(stream_env, expected_ids(21, count), summary, reports_lost=True)
 
 
 def spawn_consumer(env: StreamEnv, log_path: Path, out_path: Path) -> subprocess.Popen[bytes]:
@@ -100,7 +109,7 @@ def test_consumer_process_killed_with_sigkill_resumes_from_committed_offsets(
     try:
         wait_for(lambda: committed() == len(workouts), 90, "the second consumer to commit all")
         second.send_signal(signal.SIGTERM)
-        assert second.wait(30) == 0, log_path.read_text()
+        assert second.wait(30) == 143, log_path.read_text()  # 128 + SIGTERM: stopped, drained
     finally:
         second.kill()
     report = json.loads((tmp_path / "second.json").read_text())

