@@ -45,7 +45,8 @@ def dashboard(
     ] = None,
     level: Annotated[FilterValues, _filter_option("--level", "exercise level")] = None,
 ) -> None:
-    """Serve the "Exercises Analysis" dashboard on 127.0.0.1 (offline), or --export a report."""
+    """Serve the dashboard (Exercises Analysis, Pipeline health) on 127.0.0.1, offline; or
+    --export a self-contained HTML report."""
     filters = Filters(
         tuple(body_part or ()),
         tuple(equipment or ()),
@@ -80,7 +81,8 @@ def _serve(port: int) -> None:
     try:
         wait_until_healthy(process, port)
         console.print(
-            f"dashboard: {dashboard_url(port)} (Exercises Analysis); Ctrl-C stops it",
+            f"dashboard: {dashboard_url(port)} (Exercises Analysis, Pipeline health); "
+            "Ctrl-C stops it",
             highlight=False,
             soft_wrap=True,
         )

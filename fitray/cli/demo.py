@@ -11,6 +11,7 @@ from rich.table import Table
 from fitray.cli._console import console
 from fitray.config import Settings, get_settings
 from fitray.stack import Stack, StackError
+from fitray.stack.ray import dashboard_access_hint
 
 __all__ = ["demo"]
 
@@ -95,6 +96,8 @@ def _where(settings: Settings) -> None:
         f"Ray dashboard: {settings.ray_dashboard_url}   Prefect UI: "
         f"{settings.prefect_api_url.removesuffix('/api')}"
     )
+    if hint := dashboard_access_hint(settings):
+        console.print(hint, soft_wrap=True, highlight=False)
     from fitray.dashboard.report import REPORT_FILE
     from fitray.dashboard.server import dashboard_url
 

@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 
 from fitray.config import Settings
+from fitray.stack.ray import ray_auth_token
 
 pytestmark = pytest.mark.slow
 
@@ -33,7 +34,11 @@ def test_demo_streams_loads_and_says_where_everything_lives(
     output = result.stdout + result.stderr
     assert result.returncode == 0, output[-3000:]
     assert mongo_db["exercises_calories"].count_documents({}) == 300
-    for expected in ("stored", "rows loaded", "exercises_enriched", "Ray dashboard", "Prefect UI"):
+    expected_lines = ("stored", "rows loaded", "exercises_enriched", "Ray dashboard", "Prefect UI",
+                      "get-auth-token", "fitray dashboard")  # fmt: skip
+    token = ray_auth_token()
+    assert token is None or token not in output  # how to get the token, never the token
+    for expected in expected_lines:
         assert expected in output
     assert "Traceback" not in output
     import duckdb
