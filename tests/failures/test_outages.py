@@ -21,6 +21,12 @@ def run(fitray: Callable[..., Command], env: dict[str, str], seed: int) -> Comma
     return fitray("stream", "run", "--count", str(COUNT), "--seed", str(seed), "--json", env=env)
 
 
+def calorie_api_away(calorie_service: Callable[..., Any], tcp_proxy: type[TcpProxy]) -> TcpProxy:
+    """A real calorie service behind a proxy that is off: the API is away from the start."""
+    service = calorie_service()
+    return tcp_proxy(int(service.url.rsplit(":", 1)[1]), start_up=False)
+
+
 def assert_all_stored_once(env: StreamEnv, seed: int) -> None:
     stored = env.stored_ids()
     assert len(stored) == COUNT and set(stored) == expected_ids(seed, COUNT)
@@ -66,8 +72,7 @@ def test_calorie_api_away_is_waited_out_without_dead_letters(
     tcp_proxy: type[TcpProxy],
     calorie_service: Callable[..., Any],
 ) -> None:
-    service = calorie_service()
-    api = tcp_proxy(int(service.url.rsplit(":", 1)[1]), start_up=False)  # away from the start
+    api = calorie_api_away(calorie_service, tcp_proxy)
     env = stream_env_vars(
         stream_env,
         FITRAY_CALORIE_API_URL=f"http://127.0.0.1:{api.port}",
@@ -89,8 +94,7 @@ def test_calorie_api_away_past_the_bound_ends_with_one_line_and_nothing_dead_let
     tcp_proxy: type[TcpProxy],
     calorie_service: Callable[..., Any],
 ) -> None:
-    service = calorie_service()
-    api = tcp_proxy(int(service.url.rsplit(":", 1)[1]), start_up=False)
+    api = calorie_api_away(calorie_service, tcp_proxy)
     env = stream_env_vars(
         stream_env,
         FITRAY_CALORIE_API_URL=f"http://127.0.0.1:{api.port}",
