@@ -1,13 +1,15 @@
 """Enrichment: fitray's calorie client vs a bare load generator vs the original's sequential calls.
 
 Every side sends the same calls -- one per workout of the same seeded workouts, the activity
-resolved by fitray's resolver -- to one private calorie service (``services.calorie_api``,
-``--latency-ms``, no quota), all in full:
+resolved by fitray's resolver, the weight rounded as the client rounds it; workouts whose
+request would repeat an earlier one are left out, so every workout is exactly one call for
+the client too (its cache and single flight have nothing to save) -- to one private calorie
+service (``services.calorie_api``, ``--latency-ms``, no quota), all in full:
 
-- fitray: ``CalorieClient.from_settings(...).enrich_batch(workouts)``, cache off (every workout
-  is one call), rate limit lifted, ``--concurrency`` in flight;
-- ceiling: a plain aiohttp load generator, ``--ceiling-concurrency`` in flight, and the same
-  generator at the client's concurrency (what the client's own work costs);
+- fitray: ``CalorieClient.from_settings(...).enrich_batch(workouts)``, cache off, rate limit
+  lifted, at ``--concurrency`` and at ``--ceiling-concurrency`` in flight;
+- ceiling: a plain aiohttp load generator at the same two concurrencies (what the client's
+  own work costs at each);
 - original: one call at a time, waiting for each answer (keep-alive, no sleep).
 
 The fast sides run ``--rounds`` times, interleaved, each round with fresh connections; the
@@ -26,7 +28,8 @@ import aiohttp
 
 from bench.harness import CEILING, FITRAY, ORIGINAL, Bench, interleave, parse_args
 from bench.services import calorie_service
-from fitray.calories.client import CalorieClient
+from fitray.calories.cache import sent_weight
+from fitray.calories.client import QUOTE_DURATION_MIN, CalorieClient
 from fitray.calories.resolve import ActivityResolver, UnresolvedActivity
 from fitray.config import Settings, get_settings
 from fitray.schema import RawWorkout
@@ -41,26 +44,33 @@ Query = dict[str, str]
 def workload(
     settings: Settings, resolver: ActivityResolver, count: int, seed: int
 ) -> tuple[list[RawWorkout], list[Query]]:
-    """``count`` generated workouts whose title resolves, and the call each one makes."""
+    """``count`` generated workouts whose title resolves and whose request (activity, weight
+    as the client sends it) is new, and that request."""
     workouts: list[RawWorkout] = []
     queries: list[Query] = []
-    for batch in WorkoutGenerator.from_settings(settings, seed=seed, count=count * 2).batches(500):
+    seen: set[tuple[str, float]] = set()
+    generator = WorkoutGenerator.from_settings(settings, seed=seed, count=count * 20)
+    for batch in generator.batches(500):
         for workout in batch.workouts:
             try:
                 activity = resolver.resolve(workout.title).activity
             except UnresolvedActivity:
                 continue
+            weight = sent_weight(workout.weight_lb, settings.calorie_weight_step_lb)
+            if (activity, weight) in seen:
+                continue
+            seen.add((activity, weight))
             workouts.append(workout)
             queries.append(
                 {
                     "activity": activity,
-                    "weight": format(workout.weight_lb, ".6g"),
-                    "duration": format(workout.duration_min, ".6g"),
+                    "weight": format(weight, ".6g"),
+                    "duration": format(QUOTE_DURATION_MIN, ".6g"),
                 }
             )
             if len(workouts) == count:
                 return workouts, queries
-    raise SystemExit(f"fewer than {count} resolvable workouts in {count * 2} generated")
+    raise SystemExit(f"fewer than {count} distinct requests in {count * 20} workouts")
 
 
 async def load_generator(url: str, queries: list[Query], concurrency: int) -> None:
@@ -79,8 +89,9 @@ async def load_generator(url: str, queries: list[Query], concurrency: int) -> No
 
 
 async def fitray_client(
-    settings: Settings, resolver: ActivityResolver, workouts: list[RawWorkout]
+    settings: Settings, resolver: ActivityResolver, workouts: list[RawWorkout], concurrency: int
 ) -> None:
+    settings = settings.model_copy(update={"calorie_concurrency": concurrency})
     async with CalorieClient.from_settings(settings, resolver) as client:
         result = await client.enrich_batch(workouts)
     assert not result.dead_letters, result.dead_letters[:3]
@@ -117,7 +128,6 @@ def run(args: argparse.Namespace, url: str) -> None:
             "calorie_cache_size": 0,
             "calorie_rate_limit_per_s": 1e9,
             "calorie_rate_burst": 1_000_000,
-            "calorie_concurrency": args.concurrency,
         }
     )
     resolver = ActivityResolver.from_files(
@@ -127,7 +137,7 @@ def run(args: argparse.Namespace, url: str) -> None:
     n, c, top = len(queries), args.concurrency, args.ceiling_concurrency
     warm = slice(0, min(n, 200))
     asyncio.run(load_generator(url, queries[warm], top))  # every side once, on a few calls
-    asyncio.run(fitray_client(settings, resolver, workouts[warm]))
+    asyncio.run(fitray_client(settings, resolver, workouts[warm], top))
     asyncio.run(sequential(url, queries[:20]))
 
     bench = Bench("enrichment", vars(args), size=n, unit="calls")
@@ -142,24 +152,30 @@ def run(args: argparse.Namespace, url: str) -> None:
     client = bench.side(
         "fitray_client", f"fitray: CalorieClient.enrich_batch, cache off, {c} in flight", FITRAY
     )
+    client_top = bench.side(
+        "fitray_client_ceiling_concurrency",
+        f"fitray: CalorieClient.enrich_batch, cache off, {top} in flight",
+        FITRAY,
+    )
     seq = bench.side("sequential", "original: sequential, one call at a time", ORIGINAL)
     interleave(
         args.rounds,
         [
             (ceiling, lambda: asyncio.run(load_generator(url, queries, top))),
+            (client_top, lambda: asyncio.run(fitray_client(settings, resolver, workouts, top))),
             (same, lambda: asyncio.run(load_generator(url, queries, c))),
-            (client, lambda: asyncio.run(fitray_client(settings, resolver, workouts))),
+            (client, lambda: asyncio.run(fitray_client(settings, resolver, workouts, c))),
         ],
     )
     seq.time(lambda: asyncio.run(sequential(url, queries)))
     bench.ratio(client, seq)
     bench.ratio(client, same)
-    bench.ratio(client, ceiling)
+    bench.ratio(client_top, ceiling)
     if args.latency_ms:
         bound = 1000 / args.latency_ms
         bench.note(
-            f"{args.latency_ms:g} ms per answer bounds sequential calls at {bound:.0f}/s "
-            f"and {c} in flight at {c * bound:.0f}/s"
+            f"{args.latency_ms:g} ms per answer bounds sequential calls at {bound:.0f}/s, "
+            f"{c} in flight at {c * bound:.0f}/s and {top} in flight at {top * bound:.0f}/s"
         )
     bench.finish(args.out)
 

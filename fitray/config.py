@@ -172,8 +172,22 @@ class Settings(BaseSettings):
     calorie_breaker_cooldown_s: float = Field(
         10.0, gt=0, description="How long an open breaker refuses calls before one probe."
     )
-    calorie_cache_size: int = Field(
-        4096, ge=0, description="(activity, weight) answers kept in memory; 0 turns caching off."
+    calorie_cache_size: int | None = Field(
+        None,
+        ge=0,
+        description="(activity, weight) answers kept in memory per enrichment actor; unset means "
+        "the whole key space (activities x weights at the step: ~112k entries, ~30 MB at most); "
+        "0 turns caching off.",
+    )
+    calorie_cache_ttl_s: float | None = Field(
+        None, gt=0, description="Age after which a cached answer is asked again; unset: never."
+    )
+    calorie_weight_step_lb: float = Field(
+        1.0,
+        ge=0,
+        le=50,
+        description="Requests carry the weight rounded to this (lb; cache keyed alike): 1 moves "
+        "kcal/hour by at most 0.5/weight (1 % at 50 lb); 0 sends weights as given.",
     )
 
     # -- batch ETL and warehouse ------------------------------------------------------------
@@ -231,6 +245,11 @@ class Settings(BaseSettings):
     # -- stream pipeline (fitray stream) ----------------------------------------------------
     stream_enrich_actors: int = Field(
         2, ge=1, description="Async Ray actors enriching workouts with calories."
+    )
+    stream_enrich_routing: Literal["key", "round_robin"] = Field(
+        "key",
+        description="How workouts reach enrichment actors: 'key' by a hash of the calorie "
+        "lookup's key (each actor's cache owns its own keys), 'round_robin' whole batches.",
     )
     stream_consumer_actors: int = Field(
         2, ge=1, description="Ray consumer actors in the group (more than partitions idle)."

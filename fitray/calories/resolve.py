@@ -156,6 +156,11 @@ class ActivityResolver:
         )
 
     @property
+    def activity_count(self) -> int:
+        """Activities of the calorie table: what a cache of calorie answers is sized by."""
+        return len(self._by_name)
+
+    @property
     def exercise_titles(self) -> list[str]:
         """Distinct titles of the exercise CSV, in file order."""
         return [profile.title for profile in self._exercises.values()]

@@ -1,9 +1,11 @@
 """Counters of the calorie client, kept in-process and, inside Ray, exported as Ray metrics.
 
 :class:`ClientStats` is a plain object tests and the CLI summary read. :class:`StatsRecorder`
-updates it and mirrors each event into ``ray.util.metrics`` (visible in the Ray dashboard)
-when Ray is initialised in this process; the metrics are created on first use, tagged by
-provider, so importing or building a client never touches Ray.
+updates it per event and exports it to ``ray.util.metrics`` (visible in the Ray dashboard)
+when Ray is initialised in this process: counters as their growth since the last export, once
+per batch (:meth:`StatsRecorder.flush`: a Ray metric update costs microseconds, a cache hit
+less), call latencies and the breaker's state as they happen. The metrics are created on first
+use, tagged by provider, so importing or building a client never touches Ray.
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ class ClientStats:
     enriched: int = 0
     cache_hits: int = 0
     cache_misses: int = 0
+    coalesced: int = 0  # cache misses answered by a call made for another lookup (single flight)
     retries: int = 0
     dead_letters: int = 0
     failures: Counter[str] = field(default_factory=Counter)  # failed calls by code
@@ -44,6 +47,7 @@ class ClientStats:
             "enriched": self.enriched,
             "cache_hits": self.cache_hits,
             "cache_misses": self.cache_misses,
+            "coalesced": self.coalesced,
             "retries": self.retries,
             "dead_letters": self.dead_letters,
             "failures": dict(self.failures),
@@ -55,18 +59,22 @@ class ClientStats:
 
 
 class StatsRecorder:
-    """One method per event; each updates :class:`ClientStats` and the Ray metric, if any."""
+    """One method per event; each updates :class:`ClientStats`; :meth:`flush` exports."""
+
+    _COUNTERS = ("calls", "enriched", "cache_hits", "cache_misses", "coalesced", "retries")
 
     def __init__(self, stats: ClientStats, provider: str) -> None:
         self.stats = stats
         self.provider = provider
         self._metrics: _RayMetrics | None = None
+        self._exported: dict[str, int] = dict.fromkeys(self._COUNTERS, 0)
+        self._exported_failures: Counter[str] = Counter()
+        self._exported_letters: Counter[DeadLetterCode] = Counter()
 
     def call(self, seconds: float) -> None:
         self.stats.calls += 1
         self.stats.record_latency(seconds)
         if metrics := self._ray():
-            metrics.calls.inc()
             metrics.latency.observe(seconds)
 
     def cache(self, *, hit: bool) -> None:
@@ -74,24 +82,19 @@ class StatsRecorder:
             self.stats.cache_hits += 1
         else:
             self.stats.cache_misses += 1
-        if metrics := self._ray():
-            (metrics.cache_hits if hit else metrics.cache_misses).inc()
+
+    def coalesced(self, lookups: int) -> None:
+        self.stats.coalesced += lookups
 
     def retry(self) -> None:
         self.stats.retries += 1
-        if metrics := self._ray():
-            metrics.retries.inc()
 
     def failure(self, code: str) -> None:
         self.stats.failures[code] += 1
-        if metrics := self._ray():
-            metrics.failures.inc(tags={METRIC_TAG: code})
 
     def dead_letter(self, code: DeadLetterCode) -> None:
         self.stats.dead_letters += 1
         self.stats.dead_letter_codes[code] += 1
-        if metrics := self._ray():
-            metrics.dead_letters.inc(tags={METRIC_TAG: code.value})
 
     def breaker(self, state: str) -> None:
         """The circuit breaker's state, as a gauge: 0 closed, 1 half-open, 2 open."""
@@ -100,8 +103,22 @@ class StatsRecorder:
 
     def enriched(self) -> None:
         self.stats.enriched += 1
-        if metrics := self._ray():
-            metrics.enriched.inc()
+
+    def flush(self) -> None:
+        """Export what the counters gained since the last flush (inside Ray; else nothing)."""
+        if (metrics := self._ray()) is None:
+            return
+        for name in self._COUNTERS:
+            now = getattr(self.stats, name)
+            if grown := now - self._exported[name]:
+                getattr(metrics, name).inc(grown)
+                self._exported[name] = now
+        for code, grown in (self.stats.failures - self._exported_failures).items():
+            metrics.failures.inc(grown, tags={METRIC_TAG: code})
+        for letter, grown in (self.stats.dead_letter_codes - self._exported_letters).items():
+            metrics.dead_letters.inc(grown, tags={METRIC_TAG: letter.value})
+        self._exported_failures = Counter(self.stats.failures)
+        self._exported_letters = Counter(self.stats.dead_letter_codes)
 
     def _ray(self) -> _RayMetrics | None:
         if self._metrics is None:
@@ -127,6 +144,9 @@ class _RayMetrics:
         self.enriched = counter("enriched", "Workouts enriched with calories.")
         self.cache_hits = counter("cache_hits", "Calorie lookups answered by the cache.")
         self.cache_misses = counter("cache_misses", "Calorie lookups the cache could not answer.")
+        self.coalesced = counter(
+            "coalesced", "Cache misses answered by a call made for another lookup."
+        )
         self.retries = counter("retries", "Calorie provider calls retried.")
         self.failures = counter("failures", "Failed calorie provider calls.", METRIC_TAG)
         self.dead_letters = counter("dead_letters", "Workouts dead-lettered.", METRIC_TAG)

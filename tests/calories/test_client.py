@@ -364,11 +364,17 @@ async def test_cache_hits_avoid_calls(calorie_service: Service) -> None:
     assert (client.stats.cache_hits, client.stats.cache_misses) == (3, 1)
 
 
-async def test_cache_off_calls_every_time(calorie_service: Service) -> None:
+async def test_cache_off_asks_again_for_every_lookup_not_under_way(
+    calorie_service: Service,
+) -> None:
     service = calorie_service()
     async with http_client(service.url, cache=QuoteCache(0)) as client:
-        await client.enrich_batch([workout() for _ in range(5)])
-    assert service.stats()["requests"] == 5
+        for _ in range(3):  # one after the other: nothing kept, each one asks
+            await client.enrich(workout())
+        assert service.stats()["requests"] == 3
+        result = await client.enrich_batch([workout() for _ in range(5)])  # at once: one call
+    assert service.stats()["requests"] == 4
+    assert len(result.enriched) == 5 and client.stats.coalesced == 4
 
 
 async def test_api_key_is_sent_and_a_wrong_one_never_leaks(
