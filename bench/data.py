@@ -6,15 +6,27 @@ stream's consumer stores), so a bench measures the real columns and types, not a
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import numpy as np
 import pyarrow as pa
 
-__all__ = ["BASE_TIME", "LEVELS", "TITLES", "merged_rows", "stored_document", "stored_documents"]
+from fitray.stream.sink import stamp
+
+__all__ = [
+    "BASE_TIME",
+    "LEVELS",
+    "TITLES",
+    "ferretdb_sjson",
+    "merged_rows",
+    "stored_document",
+    "stored_documents",
+]
 
 BASE_TIME = datetime(2024, 5, 1, tzinfo=UTC)
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 LEVELS = ("Beginner", "Intermediate", "Expert")
 # Titles of the exercise CSV, so the batch's merge finds their metadata.
 TITLES = ("Barbell Deadlift", "Crunch", "Rope Jumping", "Dumbbell Bench Press", "Plank")
@@ -49,17 +61,52 @@ def merged_rows(n: int, seed: int = 7) -> pa.Table:
 def stored_document(i: int, stored_at: datetime) -> dict[str, Any]:
     """Document ``i`` as the stream's consumer stores it (``fitray.stream.sink.to_document``)."""
     weight_lb, duration_min = 120.0 + i % 80, 10.0 + i % 50
-    return {
+    document = {
         "_id": f"f{i:09d}", "event_id": f"f{i:09d}", "title": TITLES[i % len(TITLES)],
         "weight_lb": weight_lb, "duration_min": duration_min,
         "event_time": stored_at - timedelta(seconds=30),
         "activity": "Weight lifting, light workout",
         "resolution": "exact", "kcal_per_hour": 236.0, "total_kcal": 236.0 * duration_min / 60,
         "provider": "bench", "fetched_at": stored_at - timedelta(seconds=5), "attempts": 1,
-        "fallback_used": False, "stored_at": stored_at,
+        "fallback_used": False,
     }  # fmt: skip
+    return stamp(document, stored_at)  # stored_at and stored_minute, as the sink writes them
 
 
 def stored_documents(start: int, stop: int) -> list[dict[str, Any]]:
     """Documents ``start..stop-1``, one second apart from :data:`BASE_TIME`."""
     return [stored_document(i, BASE_TIME + timedelta(seconds=i)) for i in range(start, stop)]
+
+
+def ferretdb_sjson(document: dict[str, Any]) -> str:
+    """The text FerretDB 1.24 stores for ``document`` (its "sjson": a ``$s`` schema of every
+    field's type and key order, then the values; dates as epoch milliseconds), for the flat
+    shapes above: seeding a backend directly writes what FerretDB would. Benches compare it with
+    what FerretDB itself wrote before relying on it."""
+    kinds, values = [], []
+    for key, value in document.items():
+        kind, text = _sjson_value(value)
+        kinds.append(f'"{key}":{{"t":"{kind}"}}')
+        values.append(f'"{key}":{text}')
+    keys = ",".join(f'"{key}"' for key in document)
+    return '{"$s":{"p":{' + ",".join(kinds) + '},"$k":[' + keys + "]}," + ",".join(values) + "}"
+
+
+def _sjson_value(value: Any) -> tuple[str, str]:
+    if isinstance(value, bool):
+        return "bool", "true" if value else "false"
+    if isinstance(value, int) and -(2**31) <= value < 2**31:
+        return "int", str(value)
+    if isinstance(value, float) and (value == 0 or 1e-4 <= abs(value) < 1e15):
+        # Go's encoding/json: shortest round-trip digits, no exponent in this range, no ".0"
+        return "double", str(int(value)) if value.is_integer() else repr(value)
+    if (
+        isinstance(value, str)
+        and value.isascii()
+        and value.isprintable()
+        and not set(value) & set('"\\<>&')
+    ):
+        return "string", json.dumps(value)
+    if isinstance(value, datetime):
+        return "date", str((value - EPOCH) // timedelta(milliseconds=1))
+    raise TypeError(f"no sjson rendering here for {value!r}")  # keep seeding faithful

@@ -86,6 +86,15 @@ class Settings(BaseSettings):
     mongo_database: str = Field("fitness", description="Database of the enriched events.")
     ferretdb_version: str = Field("v1.24.2", description="FerretDB built with go install.")
     ferretdb_debug_port: int = Field(28017, description="FerretDB metrics/debug HTTP port.")
+    ferretdb_backend: Literal["postgresql", "sqlite"] = Field(
+        "postgresql",
+        description="Storage of the local FerretDB: 'postgresql' (a database of the stack's "
+        "PostgreSQL; equality filters run there, on an index) or 'sqlite' (files in the stack "
+        "dir; every filtered read scans the collection).",
+    )
+    ferretdb_postgres_database: str = Field(
+        "ferretdb", description="Database of the stack's PostgreSQL that FerretDB stores into."
+    )
 
     # -- PostgreSQL warehouse ---------------------------------------------------------------
     postgres_host: str = "127.0.0.1"
@@ -216,6 +225,12 @@ class Settings(BaseSettings):
         ge=0,
         description="How far behind the watermark each run re-reads: a document visible this long "
         "after its stored_at is still loaded (the merge skips re-read ones).",
+    )
+    batch_read: Literal["auto", "stored_at", "stored_minute"] = Field(
+        "auto",
+        description="How a run finds new documents: 'stored_at' as one range (on MongoDB's "
+        "index), 'stored_minute' as one equality per minute (what FerretDB's PostgreSQL backend "
+        "runs on an index), 'auto' asks the store (explain) which it can push down.",
     )
     batch_interval_s: int = Field(
         600, ge=10, description="Interval of the served Prefect deployment (fitray batch --serve)."

@@ -60,12 +60,16 @@ def watermark(settings: Settings, backend: WarehouseBackend) -> datetime | None:
 
 
 def new_documents(settings: Settings, watermark: datetime | None) -> pa.Table:
-    """Documents stored since the watermark less the overlap (see :mod:`fitray.batch.extract`)."""
-    since = None if watermark is None else watermark - timedelta(seconds=settings.batch_overlap_s)
+    """Documents stored since the watermark less the overlap (see :mod:`fitray.batch.extract`);
+    stamps up to the overlap ahead of this clock are read now, later ones by a later run."""
+    overlap = timedelta(seconds=settings.batch_overlap_s)
+    since = None if watermark is None else watermark - overlap
     client = mongo_client(settings, timeout_s=10, socket_timeout_s=EXTRACT_SOCKET_TIMEOUT_S)
     try:
         collection = client[settings.mongo_database][settings.stream_collection]
-        return extract.extract_new_documents(collection, since)
+        return extract.extract_new_documents(
+            collection, since, until=datetime.now(UTC) + overlap, read_by=settings.batch_read
+        )
     finally:
         client.close()
 

@@ -1,15 +1,16 @@
 """Idempotent bulk writes of enriched workouts into MongoDB (or FerretDB), keyed by event_id.
 
 Document shape (the batch flow reads it): ``_id`` = event_id, every
-:class:`~fitray.schema.EnrichedWorkout` field (datetimes as BSON dates, UTC) and
-``stored_at``, when the consumer wrote it. One ``insert_many(ordered=False)`` per batch:
-a duplicate ``_id`` (code 11000) is success -- the event is already stored -- and every other
-per-record error is classified: transient codes are retried, anything else is a data error
-for the dead-letter topic. A duplicate key on *another* unique index (one an operator added)
-is not "already stored": MongoDB names the index (``keyPattern``), FerretDB does not, so
-there the ``_id`` s are looked up before an event counts as a duplicate. A failure of the
-whole call (server down, network) is :class:`StoreUnavailable`: retry the same batch later,
-nothing is lost or doubled.
+:class:`~fitray.schema.EnrichedWorkout` field (datetimes as BSON dates, UTC), ``stored_at``,
+when the consumer wrote it, and ``stored_minute``, that time truncated to its minute (the batch
+reads increments by it where the store cannot push a range down). One
+``insert_many(ordered=False)`` per batch: a duplicate ``_id`` (code 11000) is success -- the
+event is already stored -- and every other per-record error is classified: transient codes are
+retried, anything else is a data error for the dead-letter topic. A duplicate key on *another*
+unique index (one an operator added) is not "already stored": MongoDB names the index
+(``keyPattern``), FerretDB does not, so there the ``_id`` s are looked up before an event counts
+as a duplicate. A failure of the whole call (server down, network) is :class:`StoreUnavailable`:
+retry the same batch later, nothing is lost or doubled.
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ from fitray.config import Settings
 from fitray.schema import EnrichedWorkout
 from fitray.stream.exceptions import StoreUnavailable
 
-__all__ = ["DUPLICATE_KEY", "MongoSink", "WriteOutcome", "to_document"]
+__all__ = ["DUPLICATE_KEY", "MongoSink", "WriteOutcome", "stamp", "to_document"]
 
 log = logging.getLogger(__name__)
 
@@ -34,11 +35,14 @@ TRANSIENT_CODES = frozenset({6, 7, 89, 91, 112, 189, 262, 9001, 10107, 11600, 11
 
 
 def to_document(workout: EnrichedWorkout, stored_at: datetime | None = None) -> dict[str, Any]:
-    return {
-        "_id": workout.event_id,
-        **workout.model_dump(),
-        "stored_at": stored_at or datetime.now(UTC),
-    }
+    return stamp({"_id": workout.event_id, **workout.model_dump()}, stored_at or datetime.now(UTC))
+
+
+def stamp(document: dict[str, Any], stored_at: datetime) -> dict[str, Any]:
+    """Set ``stored_at`` and its minute (``fitray.batch.extract.stored_minute``, tested alike)."""
+    document["stored_at"] = stored_at
+    document["stored_minute"] = stored_at.replace(second=0, microsecond=0)
+    return document
 
 
 @dataclass
@@ -73,7 +77,7 @@ class MongoSink:
         # document becoming visible within one attempt (socketTimeoutMS) of its stored_at.
         stored_at = datetime.now(UTC)
         for document in documents:
-            document["stored_at"] = stored_at
+            stamp(document, stored_at)
         try:
             result = self.collection.insert_many(documents, ordered=False)
             outcome.inserted = len(result.inserted_ids)

@@ -1,20 +1,39 @@
 """Increments lose nothing: late writers, same-second documents, crashes mid-load.
 
 Each test runs the batch's one definition -- the Prefect flow, its tasks on the stack's Ray --
-against the real document store, object store and each warehouse runnable here.
+against the real document store, object store and each warehouse runnable here, reading the
+increment by ``stored_at`` range (each warehouse) and by minute (``stored_minute``, what
+FerretDB on PostgreSQL pushes down; forced here, so it runs on whatever store the stack has).
+Times are recent: a read by minute spans the watermark less the overlap to now.
 """
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from fitray.batch.extract import stored_minute
+from fitray.config import Settings
 from fitray.failpoints import InjectedFault
 from flows.etl import run_batch_flow as run_batch
-from tests.warehouse.conftest import BASE_TIME, make_doc, query, seed
+from tests.warehouse.conftest import make_doc, query, seed
+
+BASE_TIME = stored_minute(datetime.now(UTC)) - timedelta(hours=1)
+RUNS = [("duckdb", "stored_at"), ("postgres", "stored_at"), ("duckdb", "stored_minute")]
+
+
+@pytest.fixture(params=RUNS, ids=[f"{w}-{r}" for w, r in RUNS])
+def backend(request: pytest.FixtureRequest, batch_settings: Settings) -> tuple[str, Settings]:
+    """(warehouse, settings) of a run reading by the parameter's field."""
+    warehouse, read_by = request.param
+    settings = batch_settings.model_copy(update={"batch_read": read_by})
+    if warehouse == "postgres":
+        dbname = request.getfixturevalue("pg_database").rsplit("dbname=", 1)[1]
+        settings = settings.model_copy(update={"postgres_database": dbname})
+    return warehouse, settings
 
 
 def warehouse_ids(name: str, settings: Any) -> list[str]:
@@ -33,8 +52,9 @@ def test_first_run_loads_everything_and_counts_reconcile(
     assert summary.watermark_before is None
     assert summary.watermark_after == BASE_TIME + timedelta(seconds=99)
     assert not Path(settings.staging_location, summary.load_id).exists()  # purged
-    # the extract keeps the increment's read on an index where the store has one (MongoDB)
-    assert "stored_at_1" in mongo_db["exercises_calories"].index_information()
+    # the extract keeps the increment's read on an index (MongoDB's stored_at; FerretDB's
+    # stored_minute with the stack's companion on PostgreSQL)
+    assert f"{settings.batch_read}_1" in mongo_db["exercises_calories"].index_information()
     again = run_batch(settings, name)  # re-reads the overlap, loads nothing twice
     assert (again.documents_read, again.rows_inserted, again.rows_skipped) == (100, 0, 100)
     assert again.watermark_before == again.watermark_after == summary.watermark_after

@@ -85,8 +85,11 @@ def test_missing_toolchain_names_what_to_install(
 
 
 def test_server_that_exits_at_start_up_is_reported_with_its_log(tmp_path: Path) -> None:
-    settings = isolated_settings(
-        tmp_path, mongo_url=f"mongodb://127.0.0.1:{free_port()}/", ferretdb_debug_port=free_port()
+    settings = isolated_settings(  # SQLite: supervising the (fake) process is what is tested
+        tmp_path,
+        mongo_url=f"mongodb://127.0.0.1:{free_port()}/",
+        ferretdb_debug_port=free_port(),
+        ferretdb_backend="sqlite",
     )
     fake_ferretdb(settings, 'echo "boom: cannot open state dir"; exit 3')
     with pytest.raises(StackError, match="ferretdb exited during start-up") as raised:
@@ -97,8 +100,11 @@ def test_server_that_exits_at_start_up_is_reported_with_its_log(tmp_path: Path) 
 def test_server_that_never_becomes_healthy_times_out(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    settings = isolated_settings(
-        tmp_path, mongo_url=f"mongodb://127.0.0.1:{free_port()}/", ferretdb_debug_port=free_port()
+    settings = isolated_settings(  # SQLite: supervising the (fake) process is what is tested
+        tmp_path,
+        mongo_url=f"mongodb://127.0.0.1:{free_port()}/",
+        ferretdb_debug_port=free_port(),
+        ferretdb_backend="sqlite",
     )
     fake_ferretdb(settings, "exec sleep 60")
     monkeypatch.setattr(FerretDBService, "startup_timeout_s", 1.0)

@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 
 from fitray.config import Settings
+from fitray.stream.sink import stamp
 
 __all__ = ["backend", "batch_settings", "make_doc", "seed"]
 
@@ -38,8 +39,8 @@ def make_doc(event_id: str, stored_at: datetime = BASE_TIME, **fields: Any) -> d
         "fetched_at": stored_at - timedelta(seconds=5),
         "attempts": 1,
         "fallback_used": False,
-        "stored_at": stored_at,
     }
+    stamp(doc, stored_at)  # stored_at and stored_minute, as the consumer's sink writes them
     doc.update(fields)
     return doc
 
