@@ -4,12 +4,15 @@ The same seeded rows (the batch's warehouse rows), staged once as Parquet the wa
 stages them, go into fresh tables on every side and round:
 
 - fitray, PostgreSQL: ``open_warehouse(settings, "postgres").load(staging, record)`` -- read
-  the staged Parquet, COPY into a temporary table, merge keyed on event_id into
-  ``exercises_enriched``, the ``loads`` row, one transaction;
+  the staged Parquet, binary COPY of the Arrow table (ADBC) into a temporary table, merge keyed
+  on event_id into ``exercises_enriched``, the ``loads`` row, one transaction;
 - original, PostgreSQL: one ``INSERT`` per row into the same keyed table, one commit at the
   end (the rows handed over as Python tuples, built before the clock starts);
-- ceiling, PostgreSQL: ``COPY`` of the same rows, CSV rendered before the clock starts, into
-  a keyless temporary table: what the server's ingest alone costs;
+- ceiling, PostgreSQL: binary COPY (ADBC) of the same Arrow table, in memory before the clock
+  starts, into a keyless temporary table: what the server's ingest alone costs;
+- information: the same binary COPY into the keyed target (a second write per row is what the
+  merge adds), and the CSV way fitray used before -- text COPY of CSV rendered before the
+  clock, into a keyless temporary table;
 - fitray, DuckDB: the same ``load`` on a fresh DuckDB file;
 - ceiling, DuckDB: ``CREATE TABLE AS SELECT`` straight from the Arrow table, fresh file.
 
@@ -100,18 +103,28 @@ class Loads:
                     cur.execute(sql, row)
             conn.commit()
 
-    def raw_copy(self, keyed: bool = False) -> None:
-        """COPY the pre-rendered CSV into a keyless temp table, or into the keyed target."""
+    def csv_copy(self) -> None:
+        """COPY the pre-rendered CSV into a keyless temp table (fitray's way before ADBC)."""
         columns = ", ".join(target_columns())
-        table = "exercises_enriched" if keyed else "raw_rows"
         with _pg(self.settings) as conn:
-            if keyed:
-                conn.execute(RESET)
-                conn.execute(create_target_sql("postgres"))
-            else:
-                conn.execute(create_target_sql("postgres", table, temp=True))
-            with conn.cursor().copy(f"COPY {table} ({columns}) FROM STDIN (FORMAT CSV)") as copy:
+            conn.execute(create_target_sql("postgres", "raw_rows", temp=True))
+            with conn.cursor().copy(f"COPY raw_rows ({columns}) FROM STDIN (FORMAT CSV)") as copy:
                 copy.write(self.csv)
+            conn.commit()
+
+    def binary_copy(self, keyed: bool = False) -> None:
+        """Binary COPY of the Arrow table (ADBC) into a keyless temp table or the keyed target."""
+        import adbc_driver_postgresql.dbapi as adbc
+
+        with _pg(self.settings) as conn:  # fresh target, as every side gets
+            conn.execute(RESET)
+        with adbc.connect(self.settings.postgres_conninfo) as conn, conn.cursor() as cur:
+            if keyed:
+                cur.execute(create_target_sql("postgres"))
+                cur.adbc_ingest("exercises_enriched", self.rows, mode="append")
+            else:
+                cur.execute(create_target_sql("postgres", "raw_rows", temp=True))
+                cur.adbc_ingest("raw_rows", self.rows, mode="append", temporary=True)
             conn.commit()
 
     def duckdb_ceiling(self) -> None:
@@ -152,22 +165,29 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def run(loads: Loads, args: argparse.Namespace) -> None:
-    warm_up = [loads.fitray_postgres, loads.raw_copy, loads.fitray_duckdb, loads.duckdb_ceiling]
+    warm_up = [
+        loads.fitray_postgres, loads.binary_copy, loads.csv_copy, loads.fitray_duckdb,
+        loads.duckdb_ceiling,
+    ]  # fmt: skip
     for fn in warm_up:  # imports, connections, the server's caches: every side alike
         fn()
     loads.row_insert(1_000)
     bench = Bench("load", vars(args), size=args.rows, unit="rows")
     pg = bench.side(
         "postgres_fitray_load",
-        "fitray PostgreSQL load: Parquet, COPY, merge, loads row, 1 txn",
+        "fitray PostgreSQL load: Parquet, binary COPY (ADBC), merge, loads row, 1 txn",
         FITRAY,
     )
     insert = bench.side("postgres_row_insert", "original: row-by-row INSERT, PostgreSQL", ORIGINAL)
     copy = bench.side(
-        "postgres_raw_copy", "raw COPY of pre-rendered CSV, keyless temp table", CEILING
-    )
+        "postgres_raw_binary_copy", "raw binary COPY (ADBC) of the Arrow table, keyless temp table",
+        CEILING,
+    )  # fmt: skip
     keyed = bench.side(
-        "postgres_raw_copy_keyed", "info: the same COPY into the keyed target table", INFO
+        "postgres_binary_copy_keyed", "info: the same binary COPY into the keyed target", INFO
+    )
+    csv = bench.side(
+        "postgres_csv_copy", "info: COPY of pre-rendered CSV, keyless temp table (before)", INFO
     )
     duck = bench.side(
         "duckdb_fitray_load", "fitray DuckDB load: Parquet, merge, loads row, 1 txn", FITRAY
@@ -180,14 +200,17 @@ def run(loads: Loads, args: argparse.Namespace) -> None:
         args.rounds,
         [
             (pg, loads.fitray_postgres),
-            (copy, loads.raw_copy),
-            (keyed, lambda: loads.raw_copy(keyed=True)),
+            (copy, loads.binary_copy),
+            (keyed, lambda: loads.binary_copy(keyed=True)),
+            (csv, loads.csv_copy),
             (duck, loads.fitray_duckdb),
             (duck_raw, loads.duckdb_ceiling),
         ],
     )
     bench.ratio(pg, insert)
+    bench.ratio(copy, insert)
     bench.ratio(pg, copy)
+    bench.ratio(copy, csv)
     bench.ratio(duck, duck_raw)
     bench.note("PostgreSQL 127.0.0.1 on the same 2 cores; each side into fresh tables")
     bench.finish(args.out)

@@ -1,19 +1,20 @@
-"""PostgreSQL warehouse: Arrow -> COPY into a temporary table -> merge, in one transaction.
+"""PostgreSQL warehouse: Arrow -> binary COPY into a temporary table -> merge, in one transaction.
 
-COPY reads CSV that Arrow's C++ writer renders batch by batch (no Python loop per row): nulls
-are unquoted empty fields, strings are always quoted (so '' stays an empty string), floats
-are never NaN (the metrics module guarantees it). ``psycopg`` is the driver: redshift-connector
-cannot talk to plain PostgreSQL.
+ADBC's PostgreSQL driver (``adbc-driver-postgresql``, libpq underneath) ingests the Arrow table
+itself: its C++ writer turns each column into PostgreSQL's binary COPY format -- no CSV or text
+rendered, no Python per row or per value, timestamps and floats sent as their binary values.
+The rows land in a temporary table created from the schema module, then one ``INSERT ... SELECT
+... ON CONFLICT (event_id) DO NOTHING`` merges them and the ``loads`` row follows, all in the
+connection's one transaction (ADBC's DB-API connections do not autocommit).
 """
 
 from __future__ import annotations
 
-import io
+import contextlib
 from datetime import UTC, datetime
 from typing import Any
 
 import pyarrow as pa
-import pyarrow.csv as pacsv
 
 from fitray.staging import Staging
 from fitray.warehouse.base import LoadRecord, LoadResult, Warehouse
@@ -23,13 +24,11 @@ from fitray.warehouse.sql import (
     create_target_sql,
     insert_load_sql,
     merge_sql,
-    target_columns,
     watermark_sql,
 )
 
-__all__ = ["COPY_BATCH_ROWS", "PostgresWarehouse", "copy_arrow"]
+__all__ = ["PostgresWarehouse", "ingest_arrow"]
 
-COPY_BATCH_ROWS = 50_000
 STAGING_TABLE = "staged_rows"
 
 
@@ -44,64 +43,81 @@ class PostgresWarehouse(Warehouse):
         return "PostgresWarehouse(<conninfo redacted>)"
 
     def _connect(self) -> Any:
-        import psycopg
+        import adbc_driver_postgresql.dbapi as adbc
 
         try:
-            return psycopg.connect(self._conninfo, connect_timeout=10)
-        except psycopg.OperationalError as exc:
-            raise WarehouseUnavailable(f"PostgreSQL not reachable: {_first_line(exc)}") from None
+            return adbc.connect(self._conninfo)
+        except adbc.Error as exc:
+            raise WarehouseUnavailable(f"PostgreSQL not reachable: {self._scrub(exc)}") from None
 
     def read_watermark(self) -> datetime | None:
-        with self._connect() as conn:
+        conn = self._connect()
+        try:
             _ensure_tables(conn)
-            value = conn.execute(watermark_sql()).fetchone()[0]
+            with conn.cursor() as cur:
+                cur.execute(watermark_sql())
+                value = cur.fetchone()[0]
+        finally:
+            conn.close()
         return value.astimezone(UTC) if value is not None else None
 
     def load(self, staging: Staging, record: LoadRecord) -> LoadResult:
-        import psycopg
+        import adbc_driver_postgresql.dbapi as adbc
 
         rows = staging.read(list(record.staging_files))
         conn = self._connect()
         try:
             _ensure_tables(conn)
-            with conn.transaction():
-                result = self._merge(conn, rows, record)
-                self._about_to_commit()
-        except psycopg.OperationalError as exc:
-            message = f"PostgreSQL load {record.load_id}: {_first_line(exc)}"
-            raise WarehouseUnavailable(message) from exc
-        except psycopg.Error as exc:
-            raise WarehouseError(f"PostgreSQL load {record.load_id}: {_first_line(exc)}") from exc
+            result = self._merge(conn, rows, record)
+            self._about_to_commit()
+            conn.commit()
+        except adbc.OperationalError as exc:
+            _rollback(conn)
+            message = f"PostgreSQL load {record.load_id}: {self._scrub(exc)}"
+            raise WarehouseUnavailable(message) from None
+        except adbc.Error as exc:
+            _rollback(conn)
+            raise WarehouseError(f"PostgreSQL load {record.load_id}: {self._scrub(exc)}") from None
+        except BaseException:
+            _rollback(conn)
+            raise
         finally:
             conn.close()
         return result
 
     def _merge(self, conn: Any, rows: pa.Table, record: LoadRecord) -> LoadResult:
-        conn.execute(f"{create_target_sql('postgres', STAGING_TABLE, temp=True)} ON COMMIT DROP")
-        copy_arrow(conn, STAGING_TABLE, rows)
-        inserted = conn.execute(merge_sql("postgres", STAGING_TABLE)).rowcount
-        result = LoadResult(record.load_id, rows.num_rows, inserted)
-        conn.execute(insert_load_sql("%s"), record.row(result))
+        with conn.cursor() as cur:
+            cur.execute(f"{create_target_sql('postgres', STAGING_TABLE, temp=True)} ON COMMIT DROP")
+            ingest_arrow(cur, STAGING_TABLE, rows)
+            cur.execute(merge_sql("postgres", STAGING_TABLE))
+            result = LoadResult(record.load_id, rows.num_rows, cur.rowcount)
+            cur.execute(insert_load_sql("$"), record.row(result))  # libpq: $1, $2, ...
         return result
 
+    def _scrub(self, exc: BaseException) -> str:
+        """The error's first line, never the password (whatever the driver chose to quote)."""
+        text = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+        for part in self._conninfo.split():
+            if part.startswith("password=") and len(part) > len("password="):
+                text = text.replace(part.split("=", 1)[1], "***")
+        return text
 
-def copy_arrow(conn: Any, table_name: str, rows: pa.Table) -> None:
-    """COPY an Arrow table into ``table_name`` (columns in schema order) as Arrow-written CSV."""
-    columns = ", ".join(target_columns())
-    options = pacsv.WriteOptions(include_header=False, quoting_style="needed")
-    with conn.cursor().copy(f"COPY {table_name} ({columns}) FROM STDIN (FORMAT CSV)") as copy:
-        for batch in rows.to_batches(max_chunksize=COPY_BATCH_ROWS):
-            buffer = io.BytesIO()
-            pacsv.write_csv(batch, buffer, write_options=options)
-            copy.write(buffer.getbuffer())
+
+def ingest_arrow(cursor: Any, table_name: str, rows: pa.Table) -> int:
+    """Append ``rows`` (columns in the table's order) to an existing temporary table through
+    binary COPY; returns the rows written."""
+    return int(cursor.adbc_ingest(table_name, rows, mode="append", temporary=True))
 
 
 def _ensure_tables(conn: Any) -> None:
     # Committed on their own: a failed load must not take the (empty) tables with it.
-    with conn.transaction():
-        conn.execute(create_target_sql("postgres"))
-        conn.execute(create_loads_sql("postgres"))
+    with conn.cursor() as cur:
+        cur.execute(create_target_sql("postgres"))
+        cur.execute(create_loads_sql("postgres"))
+    conn.commit()
 
 
-def _first_line(exc: BaseException) -> str:
-    return (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+def _rollback(conn: Any) -> None:
+    # the connection may be gone already: the error that brought us here is the one to report
+    with contextlib.suppress(Exception):
+        conn.rollback()

@@ -101,7 +101,9 @@ def merge_sql(dialect: Dialect, staging: str) -> str:
 
 
 def insert_load_sql(placeholder: str) -> str:
-    marks = ", ".join([placeholder] * len(LOADS_COLUMNS))
+    """``placeholder``: the driver's mark ('%s', '?'), or '$' for numbered ones ($1, $2, ...)."""
+    count = len(LOADS_COLUMNS)
+    marks = ", ".join(f"${i}" if placeholder == "$" else placeholder for i in range(1, count + 1))
     return f"INSERT INTO {LOADS_TABLE} ({', '.join(LOADS_COLUMNS)}) VALUES ({marks})"
 
 

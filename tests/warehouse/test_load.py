@@ -8,12 +8,13 @@ from typing import Any
 
 import pyarrow as pa
 import pytest
+from pydantic import SecretStr
 
 from fitray.batch.transform import to_warehouse_rows
 from fitray.failpoints import InjectedFault
 from fitray.schema import WAREHOUSE_ROW_SCHEMA
 from fitray.staging import open_staging
-from fitray.warehouse import LoadRecord, open_warehouse
+from fitray.warehouse import LoadRecord, WarehouseError, WarehouseUnavailable, open_warehouse
 from tests.warehouse.conftest import query
 
 ORIGINAL_19 = (
@@ -131,3 +132,60 @@ def test_target_matches_the_schema_module(backend: tuple[str, Any]) -> None:
         "WHERE table_name = 'exercises_enriched' ORDER BY ordinal_position",
     )
     assert [c[0] for c in columns] == WAREHOUSE_ROW_SCHEMA.names
+
+
+def test_values_arrive_exactly_as_staged(backend: tuple[str, Any]) -> None:
+    """Binary COPY (PostgreSQL) and Arrow (DuckDB): no text rendering to round a float, move a
+    millisecond or mangle a string the CSV way (commas, quotes, newlines, non-ASCII, '')."""
+    name, settings = backend
+    table = rows(["a", "b"], "L1")
+    awkward = ['Row, "quoted"\nline two', "Übung ✓"]
+    table = table.set_column(table.schema.get_field_index("title"), "title", pa.array(awkward))
+    exact = [0.1 + 0.2, 1 / 3]
+    table = table.set_column(table.schema.get_field_index("weight"), "weight", pa.array(exact))
+    stamps = pa.array([NOW.replace(microsecond=123_000), NOW], pa.timestamp("ms", tz="UTC"))
+    table = table.set_column(table.schema.get_field_index("timestamp"), "timestamp", stamps)
+    staging = open_staging(settings)
+    record = LoadRecord("L1", NOW, None, NOW, 2, (staging.write(table, "L1", 0),))
+    open_warehouse(settings, name).load(staging, record)
+    got = query(
+        name,
+        settings,
+        'SELECT title, weight, "timestamp" FROM exercises_enriched ORDER BY event_id',
+    )
+    assert [r[0] for r in got] == awkward
+    assert [r[1] for r in got] == exact  # bit for bit, not approximately
+    assert [r[2].astimezone(UTC) for r in got] == stamps.to_pylist()
+
+
+def test_unreachable_postgres_is_one_line_without_the_password(stack: Any) -> None:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]  # nobody listens there once closed
+    settings = stack.model_copy(
+        update={"postgres_port": port, "postgres_password": SecretStr("pw-K9z-never-shown")}
+    )
+    warehouse = open_warehouse(settings, "postgres")
+    with pytest.raises(WarehouseUnavailable) as raised:
+        warehouse.read_watermark()
+    assert "not reachable" in str(raised.value) and "\n" not in str(raised.value)
+    assert "pw-K9z-never-shown" not in str(raised.value) + repr(warehouse)
+
+
+def test_a_load_postgres_refuses_names_the_load_and_keeps_the_warehouse(
+    batch_settings: Any, pg_database: str
+) -> None:
+    """PostgreSQL text cannot hold a NUL character: the server refuses the COPY."""
+    name, dbname = "postgres", pg_database.rsplit("dbname=", 1)[1]
+    settings = batch_settings.model_copy(update={"postgres_database": dbname})
+    table = rows(["a", "b"], "L-bad")
+    table = table.set_column(1, "title", pa.array(["fine", "nul \x00 inside"]))
+    staging = open_staging(settings)
+    record = LoadRecord("L-bad", NOW, None, NOW, 2, (staging.write(table, "L-bad", 0),))
+    with pytest.raises(WarehouseError, match=r"^PostgreSQL load L-bad: ") as raised:
+        open_warehouse(settings, name).load(staging, record)
+    assert "\n" not in str(raised.value)
+    assert query(name, settings, "SELECT count(*) FROM exercises_enriched") == [(0,)]
+    assert query(name, settings, "SELECT count(*) FROM loads") == [(0,)]
