@@ -8,10 +8,11 @@ same share one entry, and two whose requests differ never do. Duration is delibe
 in the key: kcal/hour is MET x body mass, independent of how long the workout lasted, and
 the client derives ``total_kcal = kcal_per_hour * duration_min / 60``.
 
-Rounding to whole pounds moves kcal/hour by at most half a pound's worth: 0.5 / weight,
-1 % at 50 lb and 0.1 % at 500 lb -- below the API's own rounding of kcal/hour to whole
-kilocalories for most activities. The key space is then (activities x 451 weights), which
-:func:`key_space` counts to size the cache.
+Rounding to whole pounds moves kcal/hour by half a pound's worth at most: kcal/hour is about
+proportional to weight, so by 0.5 / weight (1 % at 50 lb, 0.1 % at 500 lb; on the calorie
+table at most 1.03 times that, its columns being proportional only to within rounding) --
+the order of the API's own rounding of kcal/hour to whole kilocalories. The key space is then
+activities x 451 weights, which :func:`key_space` counts to size the cache.
 """
 
 from __future__ import annotations
@@ -44,10 +45,12 @@ def sent_weight(weight_lb: float, step_lb: float = 1.0) -> float:
 
 
 def key_space(activities: int, step_lb: float = 1.0) -> int:
-    """How many distinct keys requests can have: activities x weights from 50 to 500 lb."""
+    """How many distinct keys requests can have: activities x the weights :func:`sent_weight`
+    gives from 50 to 500 lb (451 at whole pounds)."""
     if step_lb <= 0:
         return activities * EXACT_KEY_SPACE_PER_ACTIVITY
-    return activities * (math.floor((MAX_WEIGHT_LB - MIN_WEIGHT_LB) / step_lb) + 2)
+    low, high = (math.floor(w / step_lb + 0.5) for w in (MIN_WEIGHT_LB, MAX_WEIGHT_LB))
+    return activities * (high - low + 1)
 
 
 def cache_key(activity: str, weight_lb: float) -> CacheKey:

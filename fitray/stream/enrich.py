@@ -7,25 +7,37 @@ millisecond. Every worker's client draws on the API's one cluster-wide rate limi
 (:mod:`fitray.calories.shared_limit`), however many workers and pipelines there are.
 The result is what the producer actor needs and nothing more: ``(event_id, JSON)`` pairs and
 dead letters, so it can be passed by reference straight from this actor to the producer.
+
+Which worker enriches a workout (:func:`submit_enrichment`): with ``key`` routing, the one
+:class:`KeyRouter` names from the workout's calorie lookup key -- the resolved activity and
+the weight as the request carries it -- by a hash that is the same in every process. Each
+worker's cache then holds its own part of the key space, never a key another one holds, so
+the cluster asks the API once per key instead of once per key per worker. The whole key, not
+the activity alone, is hashed: a few activities carry most workouts (in the generator's data
+one has 37 %), and routing by activity would give one worker most of the work. A batch split
+over several workers is joined again on one of them, so the producer gets one result per batch.
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Mapping
+import zlib
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from fitray.calories.cache import cache_key, sent_weight
 from fitray.calories.client import CalorieClient
+from fitray.calories.normalise import title_key
 from fitray.calories.outcomes import DeadLetter
-from fitray.calories.resolve import ActivityResolver
+from fitray.calories.resolve import ActivityResolver, UnresolvedActivity
 from fitray.config import Settings
 from fitray.dead_letters import Stage
 from fitray.schema import RawWorkout
 from fitray.stream.dead_letter import DeadLetterRecord
 from fitray.stream.metrics import StreamMetrics
 
-__all__ = ["EnrichedBatch", "EnrichmentWorker", "Provider"]
+__all__ = ["EnrichedBatch", "EnrichmentWorker", "KeyRouter", "Provider", "submit_enrichment"]
 
 Provider = Literal["http", "table"]
 
@@ -58,6 +70,20 @@ class EnrichmentWorker:
         self._metrics.batch(len(workouts), len(batch.records), batch.enrich_s)
         return batch
 
+    async def join(self, *parts: EnrichedBatch) -> EnrichedBatch:
+        """One batch again from the parts other workers enriched (Ray resolves the refs)."""
+        joined = EnrichedBatch([])
+        for part in parts:
+            joined.records += part.records
+            joined.dead_letters += part.dead_letters
+            joined.workouts_in += part.workouts_in
+            joined.enrich_s = max(joined.enrich_s, part.enrich_s)
+        return joined
+
+    async def stats(self) -> dict[str, Any]:
+        """The calorie client's counters (calls, cache hits, coalesced lookups...)."""
+        return self._client.stats.as_dict() if self._client is not None else {}
+
     async def waiting(self) -> str | None:
         """What this worker's calorie client waits for (an outage), for the run's display."""
         return self._client.waiting() if self._client is not None else None
@@ -82,6 +108,72 @@ class EnrichmentWorker:
 
             return TableCalorieProvider.from_file(self.settings.activities_file)
         return None  # the client's default: HTTP to calorie_api_url
+
+
+class KeyRouter:
+    """Which of ``n`` workers owns a workout: a stable hash of its calorie lookup key.
+
+    Pure and picklable; the same in every process (CRC-32, not Python's salted ``hash``).
+    A title that does not resolve is routed by its own text: any worker dead-letters it alike.
+    """
+
+    MAX_TITLES = 65_536  # titles remembered with their activity
+
+    def __init__(self, resolver: ActivityResolver, weight_step_lb: float = 1.0) -> None:
+        self.resolver, self.weight_step_lb = resolver, weight_step_lb
+        self._titles: dict[str, tuple[str | None, int]] = {}  # title -> (activity key, CRC)
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> KeyRouter:
+        s = settings
+        resolver = ActivityResolver.from_files(s.mapping_path, s.exercises_file, s.activities_file)
+        return cls(resolver, s.calorie_weight_step_lb)
+
+    def key(self, workout: RawWorkout) -> tuple[str, float] | None:
+        """The calorie client's cache key for ``workout`` (None: its title has no activity)."""
+        activity, _ = self._title(workout.title)
+        weight = sent_weight(workout.weight_lb, self.weight_step_lb)
+        return None if activity is None else (activity, weight)
+
+    def owner(self, workout: RawWorkout, n: int) -> int:
+        _, seed = self._title(workout.title)
+        weight = sent_weight(workout.weight_lb, self.weight_step_lb)
+        return zlib.crc32(repr(weight).encode(), seed) % n
+
+    def split(self, workouts: Sequence[RawWorkout], n: int) -> list[list[RawWorkout]]:
+        """The workouts of each of ``n`` workers, in input order."""
+        parts: list[list[RawWorkout]] = [[] for _ in range(n)]
+        for workout in workouts:
+            parts[self.owner(workout, n)].append(workout)
+        return parts
+
+    def _title(self, title: str) -> tuple[str | None, int]:
+        known = self._titles.get(title)
+        if known is None:
+            try:
+                activity = cache_key(self.resolver.resolve(title).activity, 0)[0]
+                known = activity, zlib.crc32(activity.encode())
+            except UnresolvedActivity:
+                known = None, zlib.crc32(b"unresolved\0" + title_key(title).encode())
+            if len(self._titles) >= self.MAX_TITLES:  # titles from a topic are unbounded
+                self._titles.clear()
+            self._titles[title] = known
+        return known
+
+
+def submit_enrichment(
+    enrichers: Sequence[Any], workouts: list[RawWorkout], router: KeyRouter | None, turn: int
+) -> Any:
+    """Enrich one batch on Ray: split by key over ``enrichers`` (joined on one of them), or
+    whole on the ``turn``-th (round robin: ``router`` None). Returns the EnrichedBatch's ref."""
+    n = len(enrichers)
+    if router is None or n == 1:
+        return enrichers[turn % n].enrich.remote(workouts)
+    refs = [enrichers[i].enrich.remote(part) for i, part in enumerate(router.split(workouts, n))
+            if part]  # fmt: skip
+    if len(refs) == 1:
+        return refs[0]
+    return enrichers[turn % n].join.remote(*refs)
 
 
 def _dead_letter(letter: DeadLetter) -> DeadLetterRecord:

@@ -29,6 +29,7 @@ from fitray.calories.exceptions import CalorieMisconfigured, CalorieOutage
 from fitray.clients.kafka import partition_lag
 from fitray.clients.ray import RayHeadLost, connect_ray
 from fitray.config import Settings
+from fitray.stream.enrich import KeyRouter, submit_enrichment
 from fitray.stream.exceptions import StreamStalled
 from fitray.stream.metrics import StreamMetrics
 from fitray.stream.producer import ProduceReport
@@ -70,6 +71,7 @@ class StreamPipeline:
         self._lag_metrics = StreamMetrics("consume")
         self._source_metrics = StreamMetrics("generate")
         self._resume_at: dict[int, float] = {}  # consumer index -> when its retry is due
+        self._key_router: KeyRouter | None = None
 
     @property
     def enrichers(self) -> list[Any]:
@@ -157,12 +159,21 @@ class StreamPipeline:
         if not failures:
             self.summary.generated += len(batch.workouts)
             self._source_metrics.batch(0, len(batch.workouts), 0.0)
-        enricher = self.enrichers[self.summary.batches % len(self.enrichers)]
+        enriched = submit_enrichment(
+            self.enrichers, batch.workouts, self._router(), self.summary.batches
+        )
         self.summary.batches += 1
-        enriched = enricher.enrich.remote(batch.workouts)
         return _InFlight(
             self.actors.producer.send_enriched.remote(enriched, batch.dead_letters), batch
         )
+
+    def _router(self) -> KeyRouter | None:
+        """Key routing (``stream_enrich_routing``), built on first use: it reads the mapping."""
+        if self.settings.stream_enrich_routing != "key" or len(self.enrichers) < 2:
+            return None
+        if self._key_router is None:
+            self._key_router = KeyRouter.from_settings(self.settings)
+        return self._key_router
 
     def _collect(self, ready: list[Any], in_flight: deque[_InFlight], steps: dict) -> None:
         import ray

@@ -13,15 +13,18 @@ from typing import Any
 
 import pytest
 
+from fitray.calories.resolve import ActivityResolver
 from fitray.calories.shared_limit import api_limit_name
 from fitray.clients.mongo import mongo_client
 from fitray.clients.ray import NAMESPACE, connect_ray
 from fitray.config import Settings
+from fitray.stream.enrich import KeyRouter
+from fitray.stream.source import WorkoutGenerator
 from tests.stream.conftest import wait_for
 
 pytestmark = pytest.mark.slow
 REPO = Path(__file__).resolve().parents[2]
-RATE, BURST, EVENTS = 30.0, 4, 250  # per run: 250 events, one call each (cache off)
+RATE, BURST, EVENTS = 30.0, 4, 250  # per run: 250 events, one call per distinct key
 # The service stamps a request when it handles it, not when the limiter let it go: on two busy
 # cores event-loop delays can bunch requests by a couple of hundred milliseconds at either end.
 SEND_JITTER_S = 0.2
@@ -40,13 +43,23 @@ def run_env(stack: Settings, service_url: str, topic: str, dead_letters: str, db
         "FITRAY_CALORIE_API_URL": service_url,
         "FITRAY_CALORIE_RATE_LIMIT_PER_S": str(RATE),
         "FITRAY_CALORIE_RATE_BURST": str(BURST),
-        "FITRAY_CALORIE_CACHE_SIZE": "0",
         "FITRAY_KAFKA_ENRICHED_TOPIC": topic,
         "FITRAY_KAFKA_DEAD_LETTER_TOPIC": dead_letters,
         "FITRAY_STREAM_CONSUMER_GROUP": f"group-{db}",
         "FITRAY_MONGO_DATABASE": db,
         "COLUMNS": "160",
     }
+
+
+def distinct_keys(stack: Settings, seed: int) -> int:
+    """Calls a run of EVENTS workouts makes: one per calorie lookup key (key routing gives
+    each key to one actor, whose cache then answers it; concurrent lookups share one call)."""
+    resolver = ActivityResolver.from_files(
+        stack.mapping_path, stack.exercises_file, stack.activities_file
+    )
+    router = KeyRouter(resolver, stack.calorie_weight_step_lb)
+    workouts = WorkoutGenerator.from_settings(stack, seed=seed, count=EVENTS).batches(EVENTS)
+    return len({router.key(w) for batch in workouts for w in batch.workouts})
 
 
 def test_two_runs_share_one_limit_that_survives_a_limiter_restart(
@@ -82,7 +95,8 @@ def test_two_runs_share_one_limit_that_survives_a_limiter_restart(
         ray.kill(ray.get_actor(actor_name, namespace=NAMESPACE), no_restart=True)
 
     assert (limiter.state, limiter.num_restarts, limiter.is_detached) == ("ALIVE", 1, True)
-    assert stats["ok"] == 2 * EVENTS, stats  # every event one call, none lost, none doubled
+    calls = distinct_keys(stack, 101) + distinct_keys(stack, 102)
+    assert stats["ok"] == calls, stats  # every key one call per run, none lost, none doubled
     assert stats["max_requests_in_any_1s_window"] <= RATE * (1 + SEND_JITTER_S) + BURST, stats
     # the bucket's guarantee over the whole run: N calls in T seconds need N <= burst + rate * T
     assert stats["accepted"] <= BURST + RATE * stats["accepted_span_s"], stats
