@@ -13,6 +13,7 @@ from typing import Any
 import numpy as np
 import pyarrow as pa
 
+from fitray.schema import STORED_WORKOUT_SCHEMA
 from fitray.stream.sink import stamp
 
 __all__ = [
@@ -23,6 +24,7 @@ __all__ = [
     "merged_rows",
     "stored_document",
     "stored_documents",
+    "stored_rows",
 ]
 
 BASE_TIME = datetime(2024, 5, 1, tzinfo=UTC)
@@ -110,3 +112,34 @@ def _sjson_value(value: Any) -> tuple[str, str]:
     if isinstance(value, datetime):
         return "date", str((value - EPOCH) // timedelta(milliseconds=1))
     raise TypeError(f"no sjson rendering here for {value!r}")  # keep seeding faithful
+
+
+def stored_rows(n: int, titles: list[str], seed: int = 7) -> pa.Table:
+    """``n`` documents as the extract returns them (:data:`STORED_WORKOUT_SCHEMA`), their titles
+    drawn from ``titles`` plus 2 % that no exercise has."""
+    rng = np.random.default_rng(seed)
+    pool = np.array([*titles, "Not an exercise"], dtype=object)
+    weights = np.full(len(pool), 0.98 / len(titles))
+    weights[-1] = 0.02
+    duration = rng.uniform(0, 90, n)
+    kcal_per_hour = rng.uniform(100, 900, n)
+    stamps = np.full(n, np.datetime64(BASE_TIME.replace(tzinfo=None), "ms"))
+    columns = {
+        "event_id": pa.array([f"s{i:09d}" for i in range(n)]),
+        "title": pa.array(rng.choice(pool, n, p=weights), pa.string()),
+        "weight_lb": rng.uniform(100, 250, n),
+        "duration_min": duration,
+        "event_time": pa.array(stamps, pa.timestamp("ms", tz="UTC")),
+        "activity": pa.array(["Weight lifting, light workout"] * n),
+        "resolution": pa.array(["exact"] * n),
+        "kcal_per_hour": kcal_per_hour,
+        "total_kcal": kcal_per_hour * duration / 60,
+        "provider": pa.array(["bench"] * n),
+        "fetched_at": pa.array(stamps, pa.timestamp("ms", tz="UTC")),
+        "attempts": pa.array(np.ones(n, np.int64)),
+        "fallback_used": pa.array(np.zeros(n, bool)),
+        "stored_at": pa.array(stamps, pa.timestamp("ms", tz="UTC")),
+    }
+    return pa.table({f.name: columns[f.name] for f in STORED_WORKOUT_SCHEMA}).cast(
+        STORED_WORKOUT_SCHEMA
+    )
