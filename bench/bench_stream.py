@@ -16,8 +16,12 @@ consumer side drains all of it with a consumer group of its own into a database 
 - fitray, end to end: ``StreamPipeline`` on the same seed -- generator, enrichment actors
   calling a private calorie service (no latency, client rate limit lifted), producer actor,
   Kafka, consumer actors, MongoDB -- timed by the run's own clock, from its first batch to
-  the last commit (the actors' processes start meanwhile; creating and stopping them is not
-  counted, the JSON has the wall time with them).
+  the last commit (the actors' processes start meanwhile; stopping them is not counted, the
+  JSON has the wall time with them);
+- fitray, end to end with the ``table`` provider (calories from the table in-process, no
+  HTTP): the same pipeline, its actors up, clients built and key router loaded before the
+  clock as the consumer pool's are, ``--rounds`` times, interleaved with the pool's rounds:
+  what the pipeline costs beyond the consumers, the calorie API aside.
 
 Every consumer clock starts before the group is joined. The fast sides run ``--rounds``
 times, interleaved, each round with a fresh group and database; the original consumer and
@@ -48,6 +52,7 @@ from fitray.clients.ray import connect_ray
 from fitray.config import Settings, get_settings
 from fitray.schema import EnrichedWorkout, parse_enriched
 from fitray.stream.consumer import ConsumerWorker
+from fitray.stream.enrich import Provider
 from fitray.stream.pipeline import StreamOptions, StreamPipeline
 from fitray.stream.sink import to_document
 from fitray.stream.source import WorkoutGenerator
@@ -151,16 +156,30 @@ class Stream:
         for _, value in self.messages:
             to_document(parse_enriched(value))
 
-    def end_to_end(self, n: int | None = None) -> Any:
+    def end_to_end(self, n: int | None = None, provider: Provider = "http") -> Any:
+        return timed_run(self.pipeline(n, provider), n or self.args.events)
+
+    def pipeline(self, n: int | None = None, provider: Provider = "http") -> StreamPipeline:
         a, name = self.args, self.fresh("e2e")
         options = StreamOptions(
             count=n or a.events, seed=a.seed, topic=name, dead_letter_topic=self.dlq,
             group_id=name, database=name, enrich_actors=a.enrich_actors,
-            consumer_actors=a.consumers,
+            consumer_actors=a.consumers, provider=provider,
         )  # fmt: skip
-        summary = StreamPipeline(self.settings, options).run()
-        assert summary.stored + summary.dead_lettered == (n or a.events), summary
-        return summary
+        return StreamPipeline(self.settings, options)
+
+    def warm_end_to_end(self, provider: Provider = "table") -> tuple[Callable[[], Any], Any]:
+        """A pipeline whose actors are up, clients built and key router loaded -- as the
+        consumer pool's actors are before its clock: (run it, the pipeline)."""
+        import ray
+
+        pipeline = self.pipeline(provider=provider)
+        pipeline.start()
+        ray.get([e.enrich.remote([]) for e in pipeline.enrichers]
+                + [c.close.remote() for c in pipeline.consumers]
+                + [pipeline.producer.flush.remote()])  # fmt: skip
+        pipeline._router()  # reads the mapping on first use: before the clock, like the actors
+        return lambda: timed_run(pipeline, self.args.events), pipeline
 
     def _consumer(self, group: str) -> Consumer:
         consumer = Consumer(consumer_config(self.settings, group))
@@ -174,6 +193,21 @@ class Stream:
         admin = AdminClient({"bootstrap.servers": self.settings.kafka_bootstrap_servers})
         for future in admin.delete_topics(self.topics).values():
             future.result(timeout=30)
+
+
+def timed_run(pipeline: StreamPipeline, events: int) -> Any:
+    """Run; the summary's ``elapsed_s`` becomes the run's clock at its last commit (the first
+    step that found every event stored), not after the drain check and the actors' stop."""
+    done_at: list[float] = []
+
+    def watch(summary: Any) -> None:
+        if not done_at and summary.stored + summary.dead_lettered >= events:
+            done_at.append(summary.elapsed_s)
+
+    summary = pipeline.run(watch)
+    assert summary.stored + summary.dead_lettered == events, summary
+    summary.elapsed_s = done_at[0]
+    return summary
 
 
 def enriched_messages(settings: Settings, events: int, seed: int) -> list[tuple[bytes, bytes]]:
@@ -239,6 +273,8 @@ def run(stream: Stream, args: argparse.Namespace) -> None:
         stream.validate_only()
     bench = Bench("stream", vars(args), size=args.events, unit="events")
     e2e = bench.side("end_to_end", "fitray end to end: StreamPipeline, HTTP calorie API", FITRAY)
+    table = bench.side("end_to_end_table", "fitray end to end: StreamPipeline, table provider, "
+                       "actors up before the clock", FITRAY)  # fmt: skip
     pool = bench.side("consumer_pool", f"fitray consumer pool: {args.consumers} Ray actors", FITRAY)
     original = bench.side("original_consumer", "original: insert_one + sync commit per message",
                           ORIGINAL)  # fmt: skip
@@ -247,11 +283,16 @@ def run(stream: Stream, args: argparse.Namespace) -> None:
     validate = bench.side("validate_only", "info: parse_enriched + to_document only", INFO)
     short = bench.side("consumer_pool_poll_50ms", "info: the same pool, 50 ms poll timeout "
                        f"(default {stream.settings.stream_poll_timeout_s:g} s)", INFO)  # fmt: skip
+    table_summaries: list[Any] = []
     for _ in range(args.rounds):
         drain, stop = stream.consumer_pool()  # actors start and stop outside the clock
         sides = [(pool, drain), (bulk, stream.raw_bulk_insert), (consume, stream.raw_consume)]
         interleave(1, [*sides, (validate, stream.validate_only)])
         stop()
+        run_table, pipeline = stream.warm_end_to_end()  # likewise: up before, stopped after
+        table.time(run_table)
+        table.seconds[-1] = pipeline.summary.elapsed_s  # to the last commit (timed_run)
+        table_summaries.append(pipeline.summary)
         if not args.smoke:  # the same code as the pool's, only a setting differs
             drain, stop = stream.consumer_pool(poll_timeout_s=0.05)
             short.time(drain)
@@ -261,8 +302,11 @@ def run(stream: Stream, args: argparse.Namespace) -> None:
     wall_s, e2e.seconds[-1] = e2e.seconds[-1], summary.elapsed_s
     e2e.extra = {"stored": summary.stored, "dead_lettered": summary.dead_lettered,
                  "wall_s_with_actor_setup_and_teardown": wall_s}  # fmt: skip
+    table.extra = {"stored": [t.stored for t in table_summaries],
+                   "dead_lettered": [t.dead_lettered for t in table_summaries]}  # fmt: skip
     for numerator, denominator in [(pool, original), (e2e, original), (pool, bulk),
-                                   (pool, consume), (e2e, pool), (short, bulk)]:  # fmt: skip
+                                   (pool, consume), (e2e, pool), (table, pool),
+                                   (short, bulk)]:  # fmt: skip
         if numerator.seconds:  # the short-poll pool is skipped in a smoke run
             bench.ratio(numerator, denominator)
     bench.finish(args.out)

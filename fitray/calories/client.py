@@ -145,15 +145,19 @@ class CalorieClient:
         provider: CalorieProvider | None = None,
         limiter: RateLimiter | None = None,
     ) -> CalorieClient:
-        """Everything from settings; the limiter defaults to the API's (cluster-wide in Ray);
-        the cache holds the whole key space unless ``calorie_cache_size`` says otherwise."""
+        """Everything from settings; the limiter defaults to the API's (cluster-wide in Ray),
+        none for a provider that answers in-process; the cache holds the whole key space
+        unless ``calorie_cache_size`` says otherwise."""
         s, step = settings, settings.calorie_weight_step_lb
         activities = getattr(resolver, "activity_count", _TABLE_ACTIVITIES)
         size = s.calorie_cache_size
+        provider = provider or HttpCalorieProvider.from_settings(s)
+        if limiter is None and not getattr(provider, "in_process", False):
+            limiter = rate_limiter_for(s)  # an in-process table has no quota to respect
         return cls(
-            provider or HttpCalorieProvider.from_settings(s),
+            provider,
             resolver,
-            limiter or rate_limiter_for(s),
+            limiter,
             concurrency=s.calorie_concurrency,
             timeout_s=s.calorie_timeout_s,
             backoff=Backoff(

@@ -152,6 +152,7 @@ class TableCalorieProvider:
     name = "table"
     where = "the local calorie table"
     enforces_timeout = False
+    in_process = True  # no API, no quota: the client takes no rate-limit token for it
 
     def __init__(self, table: ActivityTable) -> None:
         self._table = table

@@ -4,11 +4,13 @@ split over actors is joined back into one result for the producer."""
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
+from datetime import UTC
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -16,11 +18,18 @@ from typing import Any
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
+from pydantic import TypeAdapter
 
 from fitray.calories.resolve import ActivityResolver
 from fitray.config import Settings, get_settings
-from fitray.schema import RawWorkout
-from fitray.stream.enrich import EnrichedBatch, EnrichmentWorker, KeyRouter, submit_enrichment
+from fitray.schema import RawWorkout, parse_enriched
+from fitray.stream.enrich import (
+    EnrichedBatch,
+    EnrichmentWorker,
+    KeyRouter,
+    encode_workouts,
+    submit_enrichment,
+)
 from fitray.stream.source import WorkoutGenerator
 
 REPO = Path(__file__).resolve().parents[2]
@@ -131,7 +140,7 @@ def test_round_robin_sends_each_batch_whole_to_the_next_actor() -> None:
     for turn in range(4):
         submit_enrichment(actors, batch, None, turn)
     assert [len(a.calls) for a in actors] == [2, 2]
-    assert all(call == ("enrich", (batch,)) for a in actors for call in a.calls)
+    assert all(call == ("enrich", (encode_workouts(batch),)) for a in actors for call in a.calls)
 
 
 def test_key_routing_splits_a_batch_and_joins_its_parts_on_one_actor() -> None:
@@ -140,7 +149,7 @@ def test_key_routing_splits_a_batch_and_joins_its_parts_on_one_actor() -> None:
     ref = submit_enrichment(actors, batch, router(), turn=4)
     parts = router().split(batch, 3)
     for actor, part in zip(actors, parts, strict=True):
-        assert ("enrich", (part,)) in actor.calls
+        assert ("enrich", (encode_workouts(part),)) in actor.calls
     assert ref[0] == "join" and ref in [("join", c[1]) for c in actors[4 % 3].calls]
     assert len(ref[1]) == 3  # the three parts' refs
 
@@ -150,7 +159,7 @@ def test_a_batch_owned_by_one_actor_is_not_joined() -> None:
     first = workouts()[0]
     batch = [first] * 5
     ref = submit_enrichment(actors, batch, router(), turn=0)
-    assert ref == ("enrich", (batch,))
+    assert ref == ("enrich", (encode_workouts(batch),))
 
 
 async def test_join_puts_the_parts_back_into_one_batch() -> None:
@@ -162,3 +171,32 @@ async def test_join_puts_the_parts_back_into_one_batch() -> None:
     joined = await worker.join(*parts)
     assert joined.records == [("a", b"1"), ("b", b"2"), ("c", b"3")]
     assert (joined.workouts_in, joined.enrich_s) == (4, 0.5)
+
+
+async def test_a_batch_shipped_as_json_is_enriched_as_the_workouts_themselves() -> None:
+    """What the actor gets from ``encode_workouts`` is validated back into the same workouts:
+    the same records come out as from the objects."""
+    settings_ = settings().model_copy(update={"calorie_rate_limit_per_s": 1e6})
+    batch = workouts()[:50]
+    worker = EnrichmentWorker(settings_, provider="table")
+    try:
+        shipped, given_ = await worker.enrich(encode_workouts(batch)), await worker.enrich(batch)
+    finally:
+        await worker.close()
+    assert [k for k, _ in shipped.records] == [w.event_id for w in batch]
+    strip = [json.loads(v) | {"fetched_at": None, "attempts": None} for _, v in shipped.records]
+    again = [json.loads(v) | {"fetched_at": None, "attempts": None} for _, v in given_.records]
+    assert strip == again
+    assert all(parse_enriched(v).event_id == k for k, v in shipped.records)
+
+
+@given(st.lists(st.builds(
+    RawWorkout,
+    event_id=st.uuids().map(str),
+    title=st.text(min_size=1, max_size=30).filter(str.strip),
+    weight_lb=st.floats(50, 500),
+    duration_min=st.floats(0.01, 1440),
+    event_time=st.datetimes(timezones=st.just(UTC)),
+), max_size=20))  # fmt: skip
+def test_encoded_workouts_validate_back_to_themselves(batch: list[RawWorkout]) -> None:
+    assert TypeAdapter(list[RawWorkout]).validate_json(encode_workouts(batch), strict=True) == batch
