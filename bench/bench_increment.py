@@ -2,20 +2,23 @@
 
 For each FerretDB backend -- PostgreSQL (the local stack's default) and SQLite -- a private
 FerretDB is started with the stack's own code (``fitray.stack.ferretdb``: same binary, flags
-and companion-index triggers) on a free port. For each collection size, in a fresh database:
+and companion-index triggers) on a free port, and one database per collection size holds:
 
 - base documents, stamped before the watermark less the overlap (100 a second, going back in
-  time), are seeded straight into FerretDB's backend table (COPY on PostgreSQL, executemany on
+  time), seeded straight into FerretDB's backend table (COPY on PostgreSQL, executemany on
   SQLite) as the text FerretDB itself writes (``bench.data.ferretdb_sjson``); the first 1,000
-  go through FerretDB and the rendering is checked against what it stored;
-- the index the extract reads by is built through FerretDB (``store_reads_by``), PostgreSQL
-  vacuums and analyses the table (the steady state of a collection grown over hours);
-- the new documents (the same ``--new`` for every size, stamped over the last 10 minutes) are
-  written through FerretDB with ``insert_many`` of 1,000, as the consumer writes them (timed:
-  the write figure);
-- ``run_batch_flow(settings, "duckdb")`` -- the Prefect flow, its tasks on the stack's Ray --
-  runs on a fresh DuckDB whose last load's watermark precedes the new documents: it must read
-  and load exactly them (asserted), ``--rounds`` times.
+  go through FerretDB and the rendering is checked against what it stored; the index the
+  extract reads by is built through FerretDB (``store_reads_by``); PostgreSQL vacuums and
+  analyses the table (the steady state of a collection grown over hours);
+- then, for every size one after the other, the new documents (the same ``--new``, stamped
+  over the last 10 minutes) written through FerretDB with ``insert_many`` of 1,000, as the
+  consumer writes them (timed: the write figure).
+
+Then ``run_batch_flow(settings, "duckdb")`` -- the Prefect flow, its tasks on the stack's
+Ray -- runs on a fresh DuckDB whose last load's watermark precedes the new documents (it must
+read and load exactly them: asserted), ``--rounds`` times per size, the sizes interleaved
+within each round so that a busy machine's drift hits every size alike. At the largest
+PostgreSQL size the read alone runs on 4 threads and on 1, then without the GIN companions.
 
 The flow's time at the largest size over its time at the smallest is the figure (goal: at
 least 0.67, i.e. flat within 1.5x); the SQLite runs show what the default was.
@@ -40,7 +43,7 @@ from typing import Any
 from pydantic import SecretStr
 
 from bench.data import ferretdb_sjson, stored_document
-from bench.harness import FITRAY, INFO, Bench, Side, parse_args
+from bench.harness import FITRAY, INFO, Bench, Side, interleave, parse_args
 from fitray.batch.extract import READ_THREADS, extract_new_documents, store_reads_by
 from fitray.clients.mongo import mongo_client
 from fitray.config import Settings, get_settings
@@ -52,7 +55,7 @@ from flows.etl import run_batch_flow
 __all__ = ["main"]
 
 SUITE = False  # ~30 min: seeds millions of documents; run it by name
-SMOKE = {"sizes": "3000", "new": 1000, "sqlite_sizes": "3000", "rounds": 1}
+SMOKE = {"sizes": "3000,4000", "new": 1000, "sqlite_sizes": "3000", "rounds": 1}
 CHECKED = 1_000  # documents written through FerretDB first, then compared with the rendering
 WRITE_BATCH = 1_000  # the consumer's bulk write
 SEED_CHUNK = 50_000
@@ -295,18 +298,25 @@ def main(argv: list[str] | None = None) -> int:
         "--sqlite-sizes", default="100000,1000000", help="Collection sizes on SQLite ('' skips)."
     )
     parser.add_argument("--new", type=int, default=50_000, help="New documents, every size.")
-    parser.add_argument("--rounds", type=int, default=2, help="Flow runs per size (SQLite: 1).")
+    parser.add_argument("--rounds", type=int, default=3, help="Flow runs per size (SQLite: 1).")
+    parser.add_argument(
+        "--extract-sides", action=argparse.BooleanOptionalAction, default=True,
+        help="At the largest PostgreSQL size: the read alone on 4 threads and 1, then without "
+        "the GIN companions (~3 min more at 3M).",
+    )  # fmt: skip
     args = parse_args(parser, argv, SMOKE)
     bench = Bench("increment", vars(args), size=args.new, unit="docs")
     port = _free_port_pair()
     _join_ray(f"mongodb://127.0.0.1:{port}/")
-    plan = [("pg", "postgresql", _sizes(args.sizes), args.rounds)]
-    plan.append(("sqlite", "sqlite", _sizes(args.sqlite_sizes), 1))
+    plan = [
+        ("pg", "postgresql", _sizes(args.sizes)),
+        ("sqlite", "sqlite", _sizes(args.sqlite_sizes)),
+    ]
     with tempfile.TemporaryDirectory(prefix="fitray-bench-increment-") as scratch:
-        for tag, backend, sizes, rounds in plan:
+        for tag, backend, sizes in plan:
             if sizes:
                 with Store(get_settings(), backend, Path(scratch), port) as store:
-                    measure(bench, store, tag, sizes, rounds, args.new, Path(scratch))
+                    measure(bench, store, tag, sizes, args, Path(scratch))
     add_ratios(bench, _sizes(args.sizes), _sizes(args.sqlite_sizes))
     bench.note("flow: the Prefect flow on the stack's Ray, fresh DuckDB; the store a private "
                "FerretDB 1.24.2 per backend, started by fitray.stack.ferretdb")  # fmt: skip
@@ -315,45 +325,54 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def measure(
-    bench: Bench, store: Store, tag: str, sizes: list[int], rounds: int, new: int, scratch: Path
-) -> None:
-    name = {"pg": "PostgreSQL", "sqlite": "SQLite"}[tag]
+    bench: Bench, store: Store, tag: str, sizes: list[int], args: argparse.Namespace,
+    scratch: Path,
+) -> None:  # fmt: skip
+    """Every size seeded, then every increment written, then the flow runs interleaved over
+    the rounds (a busy machine's drift hits every size alike; the windows read are alike)."""
     client = mongo_client(store.settings, timeout_s=10, socket_timeout_s=3600)
+    rounds = args.rounds if tag == "pg" else 1
+    increments = [Increment(store, client, size, args.new, scratch) for size in sorted(sizes)]
     try:
-        for size in sizes:
-            increment = Increment(store, client, size, new, scratch)
-            try:
-                _measure_size(bench, increment, tag, name, rounds, largest=size == max(sizes))
-            finally:
-                increment.drop()
+        for inc in increments:
+            bench.side(f"{tag}_seed_{inc.size}", f"info: seeding {_of(inc, tag)}", INFO,
+                       size=inc.size - inc.new).time(inc.seed)  # fmt: skip
+        for inc in increments:
+            label = f"info: insert_many x1,000, {_of(inc, tag)}"
+            bench.side(f"{tag}_write_{inc.size}", label, INFO).time(inc.write_new)
+        if not any(s.key == "flow_first_run" for s in bench.sides):
+            first = bench.side("flow_first_run", f"info: first flow run, {_of(increments[0], tag)}",
+                               INFO)  # fmt: skip
+            first.time(partial(increments[0].flow, first))
+        flows = [(_flow_side(bench, inc, tag, largest=inc is increments[-1]), inc)
+                 for inc in increments]  # fmt: skip
+        interleave(rounds, [(side, partial(inc.flow, side)) for side, inc in flows])
+        for side, inc in flows:
+            read = bench.side(f"{tag}_read_{inc.size}", f"info: the flow's 'new documents', "
+                              f"{_of(inc, tag)}", INFO)  # fmt: skip
+            read.seconds = [
+                r["step_seconds"].get("new documents", 0.0) for r in side.extra["rounds"]
+            ]
+            disk = store.disk_bytes(inc.database, inc.table)
+            side.extra.update({"collection_docs": inc.size, "disk_bytes": disk,
+                               "disk_bytes_per_doc": disk / inc.size})  # fmt: skip
+        if tag == "pg" and args.extract_sides:
+            _parallel_and_index(bench, increments[-1], _of(increments[-1], tag))
     finally:
+        for inc in increments:
+            inc.drop()
         client.close()
 
 
-def _measure_size(
-    bench: Bench, inc: Increment, tag: str, name: str, rounds: int, *, largest: bool
-) -> None:
-    of = f"{inc.new:,} new of {inc.size:,} docs, FerretDB on {name}"
-    seed = bench.side(f"{tag}_seed_{inc.size}", f"info: seeding {of}", INFO,
-                      size=inc.size - inc.new)  # fmt: skip
-    seed.time(inc.seed)
-    write = bench.side(f"{tag}_write_{inc.size}", f"info: insert_many x1,000, {of}", INFO)
-    write.time(inc.write_new)
-    if not any(s.key == "flow_first_run" for s in bench.sides):
-        first = bench.side("flow_first_run", f"info: first flow run (warm-up), {of}", INFO)
-        first.time(lambda: inc.flow(first))
+def _of(inc: Increment, tag: str) -> str:
+    name = {"pg": "PostgreSQL", "sqlite": "SQLite"}[tag]
+    return f"{inc.new:,} new of {inc.size:,} docs, FerretDB on {name}"
+
+
+def _flow_side(bench: Bench, inc: Increment, tag: str, *, largest: bool) -> Side:
     role = FITRAY if largest and tag == "pg" else INFO
-    label = f"{'fitray' if role == FITRAY else 'info'}: run_batch_flow, {of}"
-    flow = bench.side(f"{tag}_flow_{inc.size}", label, role)
-    for _ in range(rounds):
-        flow.time(lambda: inc.flow(flow))
-    read = bench.side(f"{tag}_read_{inc.size}", f"info: the flow's 'new documents', {of}", INFO)
-    read.seconds = [r["step_seconds"].get("new documents", 0.0) for r in flow.extra["rounds"]]
-    if largest and tag == "pg":
-        _parallel_and_index(bench, inc, of)
-    disk = inc.store.disk_bytes(inc.database, inc.table)
-    flow.extra.update({"collection_docs": inc.size, "disk_bytes": disk,
-                       "disk_bytes_per_doc": disk / inc.size})  # fmt: skip
+    label = f"{'fitray' if role == FITRAY else 'info'}: run_batch_flow, {_of(inc, tag)}"
+    return bench.side(f"{tag}_flow_{inc.size}", label, role)
 
 
 def _parallel_and_index(bench: Bench, inc: Increment, of: str) -> None:
