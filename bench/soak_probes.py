@@ -8,7 +8,6 @@ left out of the Ray head's tree: they are actors and tasks, counted where they b
 
 from __future__ import annotations
 
-import itertools
 import os
 import time
 from contextlib import suppress
@@ -21,7 +20,8 @@ __all__ = ["KafkaProbe", "ProcessMemory", "RayPids", "plot", "remove_soak_state"
 
 ROLES = {"EnrichmentWorker": "enricher", "BatchProducer": "producer", "ConsumerWorker": "consumer",
          "_LeaseServer": "limiter"}  # fmt: skip
-ACTORS_EVERY_S = 30.0  # actors restart rarely: look their pids up again this often
+ACTORS_EVERY_S = 30.0
+RATE_WINDOW_S = 20.0  # actors restart rarely: look their pids up again this often
 
 
 def stack_servers(settings: Settings) -> dict[str, int]:
@@ -207,6 +207,16 @@ def remove_soak_state(settings: Settings, env: dict[str, str]) -> None:
         ray.kill(ray.get_actor(f"fitray-rate-limit-{name}", namespace=NAMESPACE), no_restart=True)
 
 
+def _windows(samples: list[dict[str, Any]], seconds: float) -> list[tuple[dict, dict]]:
+    """Pairs of samples about ``seconds`` apart, back to back."""
+    out, last = [], samples[0]
+    for sample in samples[1:]:
+        if sample["t_s"] - last["t_s"] >= seconds:
+            out.append((last, sample))
+            last = sample
+    return out
+
+
 def plot(record: dict[str, Any], path: Path) -> None:
     """Memory of fitray's processes, of the stack's servers, and throughput + lag, over time."""
     import matplotlib
@@ -217,7 +227,7 @@ def plot(record: dict[str, Any], path: Path) -> None:
     extra = record["sides"][0]["extra"]
     samples = [s for s in extra["samples"] if "lag" in s]
     t = [s["t_s"] / 60 for s in samples]
-    fig, (top, mid, low) = plt.subplots(3, 1, figsize=(11, 11), sharex=True)
+    fig, (top, mid, low) = plt.subplots(3, 1, figsize=(12, 11), sharex=True)
     for ax, kind, what in (
         (top, "fitray_mb", "RSS of each fitray process"),
         (mid, "servers_mb", "PSS of each stack server's process tree"),
@@ -226,18 +236,20 @@ def plot(record: dict[str, Any], path: Path) -> None:
         for name in names:
             ax.plot(t, [s[kind].get(name) for s in samples], label=name, linewidth=1.2)
         ax.set(ylabel="MB", title=what)
-        ax.legend(loc="upper left", fontsize=7, ncol=4)
+        ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=8)
     rates = [(b["t_s"] / 60, (b["produced"] - a["produced"]) / (b["t_s"] - a["t_s"]),
               (b["committed"] - a["committed"]) / (b["t_s"] - a["t_s"]))
-             for a, b in itertools.pairwise(samples)]  # fmt: skip
+             for a, b in _windows(samples, RATE_WINDOW_S)]  # fmt: skip
     low.plot([r[0] for r in rates], [r[1] for r in rates], label="produced/s", linewidth=0.8)
     low.plot([r[0] for r in rates], [r[2] for r in rates], label="stored and committed/s",
              linewidth=0.8)  # fmt: skip
     lag = low.twinx()
     lag.plot(t, [s["lag"] for s in samples], color="tab:red", label="lag", linewidth=1.2)
     lag.set_ylabel("lag (messages)", color="tab:red")
-    low.set(xlabel="minutes", ylabel="events/s", title="throughput and consumer lag")
-    low.legend(loc="upper left", fontsize=8)
+    low.set(xlabel="minutes", ylabel="events/s",
+            title=f"throughput ({RATE_WINDOW_S:g} s windows) and consumer lag")  # fmt: skip
+    low.legend(loc="upper left", bbox_to_anchor=(1.09, 1.0), fontsize=8)
+    lag.legend(loc="upper left", bbox_to_anchor=(1.09, 0.75), fontsize=8)
     for batch in extra["batches"]:
         for ax in (top, mid, low):
             ax.axvspan(batch["start_s"] / 60, batch.get("end_s", batch["start_s"]) / 60,
