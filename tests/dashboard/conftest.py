@@ -284,9 +284,11 @@ def _stop_group(process: subprocess.Popen[bytes]) -> None:
 # -- Chromium -----------------------------------------------------------------------------------
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def browser() -> Iterator[Any]:
-    """Debian's headless Chromium, driven by Playwright (no browser download)."""
+    """Debian's headless Chromium, driven by Playwright (no browser download). Package-scoped:
+    Playwright's sync API holds an event loop as running in the main thread while it lives,
+    which would break every asyncio test collected after this package."""
     if not Path(CHROMIUM).exists():
         pytest.fail(
             f"{CHROMIUM} missing: run `bash deploy/local/install-system-deps.sh` as root "

@@ -23,7 +23,7 @@ def test_every_event_is_stored_exactly_once_and_a_rerun_adds_nothing(
     assert (summary.stored, summary.dead_lettered, summary.lag) == (COUNT, 0, 0)
 
     doc = stream_env.collection.find_one()
-    assert set(doc) == {"_id", "stored_at", *EnrichedWorkout.model_fields}
+    assert set(doc) == {"_id", "stored_at", "stored_minute", *EnrichedWorkout.model_fields}
     assert doc["_id"] == doc["event_id"]
     assert isinstance(doc["stored_at"], datetime) and isinstance(doc["event_time"], datetime)
 

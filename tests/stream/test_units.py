@@ -81,8 +81,8 @@ def test_sink_classifies_by_the_index_mongodb_names() -> None:
     assert outcome.rejected == [(docs[1], 11000, "dup"), (docs[4], 2, "bad value")]
 
 
-def test_document_shape_is_id_plus_every_field_plus_stored_at() -> None:
-    now = datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC)
+def test_document_shape_is_id_plus_every_field_plus_stored_at_and_its_minute() -> None:
+    now = datetime(2026, 1, 2, 3, 4, 5, 678, tzinfo=UTC)
     workout = EnrichedWorkout(
         event_id="e1",
         title="Plank",
@@ -100,7 +100,8 @@ def test_document_shape_is_id_plus_every_field_plus_stored_at() -> None:
     )
     doc = to_document(workout, stored_at=now)
     assert doc["_id"] == "e1"
-    assert set(doc) == {"_id", "stored_at", *EnrichedWorkout.model_fields}
+    assert set(doc) == {"_id", "stored_at", "stored_minute", *EnrichedWorkout.model_fields}
+    assert doc["stored_minute"] == datetime(2026, 1, 2, 3, 4, tzinfo=UTC)
     assert doc["event_time"] == now and doc["event_time"].tzinfo is not None
 
 
