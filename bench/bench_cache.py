@@ -150,11 +150,16 @@ def service_calls(url: str) -> int:
 
 
 def design_settings(base: Settings, design: str, quota: float | None) -> Settings:
+    """A design's settings; a quota's burst is a tenth of a second of it (at least 10: the
+    default), so that leasing tokens from the limiter actor, a Ray call each, keeps up."""
     update: dict[str, Any] = dict(BEFORE) if design == "before" else {}
     if quota is None:
         update |= {"calorie_rate_limit_per_s": 1e6, "calorie_rate_burst": 100_000}
     else:
-        update |= {"calorie_rate_limit_per_s": quota}
+        update |= {
+            "calorie_rate_limit_per_s": quota,
+            "calorie_rate_burst": max(10, int(quota / 10)),
+        }
     return base.model_copy(update=update)
 
 
@@ -245,25 +250,27 @@ LABELS = {  # the module's docstring says what each design is
 
 
 def summary(runs: dict[str, dict[str, Any]], fitray_key: str, before_key: str) -> str:
-    """One line per A/B: calls per event (all of it, and its last fifth), events/s, balance."""
+    """One line per A/B: calls per event (all of it; without a quota, its last fifth too),
+    events/s (all of it, and its last fifth), each fitray actor's workouts."""
     f, b = runs[fitray_key], runs[before_key]
-    tail_f, tail_b = tail_calls_per_event(f["samples"]), tail_calls_per_event(b["samples"])
-    shares = [a.get("enriched", 0) for a in f["actors"]]
-    return (
+    line = (
         f"{fitray_key.removeprefix('fitray_')}: calls per event fitray {f['calls_per_event']:.4f}"
-        f", before {b['calls_per_event']:.4f} ({b['calls'] / f['calls']:.2f}x fewer calls); "
-        f"last fifth of the events: {tail_f:.4f} vs {tail_b:.4f} "
-        f"({tail_b / tail_f if tail_f else float('inf'):.2f}x); events/s fitray "
-        f"{f['events'] / f['seconds']:,.0f}, before {b['events'] / b['seconds']:,.0f}; "
-        f"workouts per fitray actor {shares}"
+        f", before {b['calls_per_event']:.4f} ({b['calls'] / f['calls']:.2f}x fewer calls)"
     )
+    if f["quota_per_s"] is None:
+        tail_f, tail_b = tail(f["samples"], 3), tail(b["samples"], 3)
+        line += f"; last fifth of the events: {tail_f:.4f} vs {tail_b:.4f} ({tail_b / tail_f:.2f}x)"
+    rates = [f"{r['events'] / r['seconds']:,.0f} ({1 / tail(r['samples'], 0):,.0f} in the last "
+             "fifth)" for r in (f, b)]  # fmt: skip
+    shares = [a.get("enriched", 0) for a in f["actors"]]
+    return f"{line}; events/s fitray {rates[0]}, before {rates[1]}; per fitray actor {shares}"
 
 
-def tail_calls_per_event(samples: list[list[float]]) -> float:
-    """Calls per lookup over the last fifth of the lookups (the caches warm)."""
+def tail(samples: list[list[float]], column: int) -> float:
+    """Over the last fifth of the events done: ``column`` (0 seconds, 3 calls) per event."""
     last = samples[-1]
-    start = [s for s in samples if s[2] <= 0.8 * last[2]][-1]
-    return (last[3] - start[3]) / max(1, last[2] - start[2])
+    start = [s for s in samples if s[1] <= 0.8 * last[1]][-1]
+    return (last[column] - start[column]) / max(1, last[1] - start[1])
 
 
 def windows(samples: list[list[float]], by: int, every: float) -> list[tuple[float, float, float]]:
@@ -277,7 +284,8 @@ def windows(samples: list[list[float]], by: int, every: float) -> list[tuple[flo
 
 
 def plot(record: dict[str, Any], path: Path) -> None:
-    """Hit ratio over each workload (no quota), and events/s over time at each quota."""
+    """Without a quota: calls per event so far, and the hit ratio per 5,000 events done;
+    at each quota: events done over time (its slope, events/s, rises with the hit ratio)."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -285,34 +293,35 @@ def plot(record: dict[str, Any], path: Path) -> None:
 
     runs = {s["key"]: s["extra"] for s in record["sides"]}
     quotas = [k.removeprefix("fitray_") for k in runs if k.startswith("fitray") and "_quota_" in k]
-    fig, axes = plt.subplots(1, 1 + len(quotas), figsize=(6.5 + 5.5 * len(quotas), 4.6))
-    axes = list(axes) if quotas else [axes]
+    fig, axes = plt.subplots(1, 2 + len(quotas), figsize=(5.2 * (2 + len(quotas)), 4.4))
     colours = {"fitray": "tab:blue", "before": "tab:orange"}
     for key, run in runs.items():
         design, rest = key.split("_", 1)
-        line = "-" if run["workload"] == "tenths" else ":"
-        label = f"{LABELS[design].split(':')[0]}, {run['workload']}"
+        style = {"color": colours[design], "linestyle": "-" if run["workload"] == "tenths" else ":",
+                 "label": f"{design}, weights in {run['workload']}"}  # fmt: skip
+        samples = [s for s in run["samples"] if s[1]]
         if run["quota_per_s"] is None:
-            points = [(x, 1 - (s[3] - p[3]) / max(1, s[2] - p[2]))
-                      for x, s, p in windows(run["samples"], 2, 2000)]  # fmt: skip
-            axes[0].plot(*zip(*points, strict=True), line, color=colours[design], label=label)
+            axes[0].plot([s[1] for s in samples], [s[3] / s[1] for s in samples], **style)
+            hits = [(s[1], 1 - (s[3] - p[3]) / (s[1] - p[1])) for _, s, p in
+                    windows(run["samples"], 1, 5000)]  # fmt: skip
+            axes[1].plot(*zip(*hits, strict=True), **style)
         else:
-            ax = axes[1 + quotas.index(rest)]
-            rate = [(s[0], (s[1] - p[1]) / (s[0] - p[0])) for _, s, p in
-                    windows(run["samples"], 0, 5.0)]  # fmt: skip
-            ax.plot(*zip(*rate, strict=True), line, color=colours[design], label=label)
-            ax.set(title=f"events/s at {run['quota_per_s']:g} calls/s ({run['events']:,} "
-                   "events; 5 s windows)", xlabel="seconds", ylabel="events/s")  # fmt: skip
-            ax.legend(loc="upper left", fontsize=8)
-    axes[0].set(title="lookups answered without a call of their own", xlabel="events enriched",
-                ylabel="hit ratio (2,000-lookup windows)", ylim=(0, 1.02))  # fmt: skip
-    axes[0].legend(loc="lower right", fontsize=8)
+            ax = axes[2 + quotas.index(rest)]
+            ax.plot([s[0] for s in samples], [s[1] for s in samples], **style)
+            ax.set(title=f"events done at {run['quota_per_s']:g} calls/s", xlabel="seconds",
+                   ylabel="events enriched")  # fmt: skip
+            ax.legend(loc="lower right", fontsize=8)
+    axes[0].set(title="calls per event, so far", xlabel="events enriched", ylim=(0, 1.05),
+                ylabel="calls / events")  # fmt: skip
+    axes[1].set(title="hit ratio: 1 - calls/events per 5,000 events", ylim=(0, 1.02),
+                xlabel="events enriched", ylabel="hit ratio")  # fmt: skip
+    axes[0].legend(loc="upper right", fontsize=8)
     params = record["params"]
     fig.suptitle(f"bench_cache: {params['actors']} enrichment actors, {params['latency_ms']:g} ms "
                  f"a call, {record['started_at'][:16]} UTC", fontsize=10)  # fmt: skip
     fig.tight_layout()
     path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=110)
+    fig.savefig(path, dpi=100)
     print(f"wrote {path}")
 
 
