@@ -24,6 +24,9 @@ def test_a_lost_head_ends_the_run_with_one_line_and_a_rerun_stores_every_event_o
         stream_env,
         FITRAY_RAY_ADDRESS=private_ray_head.address,
         FITRAY_RAY_AUTH_MODE="disabled",
+        # this pytest process's own Ray connection (earlier tests) put RAY_AUTH_MODE=token in
+        # its environment, which a user's RAY_AUTH_MODE would win over: not what is tested here
+        RAY_AUTH_MODE="disabled",
         FITRAY_RAY_HEAD_LOST_AFTER_S=5,
     )
     args = ("stream", "run", "--count", str(COUNT), "--rate", "100", "--seed", "91", "--json")

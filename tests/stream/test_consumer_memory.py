@@ -83,10 +83,12 @@ class PrefetchWatch:
 
     def on_stats(self, text: str) -> None:
         partitions = json.loads(text)["topics"].get(self.topic, {}).get("partitions", {})
+        # Fetching partitions only: once a partition stops (unassign, close) librdkafka resets
+        # its app_offset while next_offset stays, which would read as the whole topic ahead.
         ahead = sum(
             p["next_offset"] - max(p["app_offset"], 0)  # a fresh topic starts at offset 0
             for key, p in partitions.items()
-            if key != "-1" and p["next_offset"] >= 0
+            if key != "-1" and p["next_offset"] >= 0 and p.get("fetch_state") == "active"
         )
         self.peak_messages = max(self.peak_messages, ahead)
         self.snapshots += 1
