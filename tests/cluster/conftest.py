@@ -89,6 +89,7 @@ def two_nodes(stack: Settings) -> Iterator[TwoNodes]:
     service = worker.services[0]
     assert isinstance(service, RayWorkerService)
     worker.up()
+    wait_for(lambda: service.node() is not None, 30, "the GCS to list the second node")
     node = service.node()
     assert node is not None
     connect_ray(settings)
