@@ -30,6 +30,8 @@ from tests.stream.helpers import TITLES, publish
 
 pytestmark = pytest.mark.slow
 DASHBOARD = PROJECT_ROOT / "deploy" / "grafana" / "dashboards" / "fitray.json"
+
+
 def queried_metrics() -> set[str]:
     """Every Prometheus series name the Grafana dashboard's panels query."""
     panels = json.loads(DASHBOARD.read_text())["panels"]

@@ -69,9 +69,11 @@ def test_flow_on_ray_completes_every_task_and_reruns_idempotently(
     )
     # Ray's task events arrive asynchronously too
     finished = wait_for(
-        lambda: (found := [t for t in ray_tasks_of_this_driver() if t.name in TASKS])
-        and {t.name for t in found} == TASKS
-        and found,
+        lambda: (
+            (found := [t for t in ray_tasks_of_this_driver() if t.name in TASKS])
+            and {t.name for t in found} == TASKS
+            and found
+        ),
         30,
         f"Ray to report tasks {sorted(TASKS)}",
     )
