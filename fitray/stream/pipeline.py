@@ -49,6 +49,7 @@ __all__ = ["StreamOptions", "StreamPipeline"]
 
 log = logging.getLogger(__name__)
 MAX_BATCH_FAILURES = 5
+LOOP_WAIT_S = 0.2  # longest wait on Ray before the source and consumers are served again
 _STOPPING_ERRORS = (CalorieOutage, CalorieMisconfigured)  # the whole run stops, cleanly
 
 
@@ -126,7 +127,11 @@ class StreamPipeline:
         producing, drain = True, Drain(self.plan.drain_timeout_s)
         while True:
             producing = producing and not self._stop.is_set()
-            while producing and len(in_flight) < self.plan.max_in_flight:
+            not_due_s = 0.0  # a paced source is never waited for inside next(): consumers'
+            while producing and len(in_flight) < self.plan.max_in_flight:  # steps go on
+                not_due_s = source.due_in(self.plan.batch_size)
+                if not_due_s > 0:
+                    break
                 batch = next(batches, None)
                 if batch is None:
                     producing = False
@@ -137,7 +142,10 @@ class StreamPipeline:
             )
             self._step_consumers(steps)
             waiting = [f.ref for f in in_flight if f.report is None] + list(steps)
-            ready, _ = ray.wait(waiting, num_returns=1, timeout=0.2) if waiting else ([], [])
+            timeout = min(LOOP_WAIT_S, not_due_s) if not_due_s else LOOP_WAIT_S
+            if not waiting and not_due_s:
+                time.sleep(timeout)
+            ready, _ = ray.wait(waiting, num_returns=1, timeout=timeout) if waiting else ([], [])
             if ready:
                 ready, _ = ray.wait(waiting, num_returns=len(waiting), timeout=0)
                 self._head.progressed()

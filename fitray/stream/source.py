@@ -63,17 +63,27 @@ class WorkoutGenerator:
         self.duration_s, self.rate_per_s = duration_s, rate_per_s
         self.generated = 0
         self._random = random.Random(seed)
+        self._started: float | None = None
 
     @classmethod
     def from_settings(cls, settings: Settings, **options: Any) -> WorkoutGenerator:
         return cls(read_exercises(settings.exercises_file)["title"].to_pylist(), **options)
 
     def batches(self, size: int) -> Iterator[SourceBatch]:
-        started = time.monotonic()
+        self._started = started = time.monotonic()
         while not self._exhausted(started):
             n = size if self.count is None else min(size, self.count - self.generated)
             self._pace(started, n)
             yield SourceBatch([self._next() for _ in range(n)])
+
+    def due_in(self, size: int) -> float:
+        """Seconds until the next batch of ``size`` is due at ``rate_per_s`` (0: due now, or
+        not paced). A driver serving other work asks first instead of sleeping in ``next()``."""
+        if not self.rate_per_s or self._started is None or self._exhausted(self._started):
+            return 0.0  # not paced, not started (its clock starts in the first next()), or done
+        n = size if self.count is None else min(size, self.count - self.generated)
+        due = self._started + (self.generated + n) / self.rate_per_s
+        return max(0.0, due - time.monotonic())
 
     def acknowledge(self, batch: SourceBatch) -> None:
         """Nothing to commit: re-running the seed regenerates the same event_ids."""
@@ -123,6 +133,10 @@ class RawTopicSource:
             if batch.offsets:
                 yield batch
                 idle_since = time.monotonic()  # idle counts from here: not while we waited
+
+    def due_in(self, size: int) -> float:
+        """Always due: what applications published is read as it comes."""
+        return 0.0
 
     def acknowledge(self, batch: SourceBatch) -> None:
         """The batch is in the enriched topic: its raw offsets may be committed."""
