@@ -8,16 +8,18 @@ off: clients use TCP on loopback with a password.
 from __future__ import annotations
 
 import glob
+import grp
 import os
 import pwd
 import shutil
+import stat
 from pathlib import Path
 
 from fitray.stack.base import Service
 from fitray.stack.exceptions import StackError
 from fitray.stack.process import run_checked
 
-__all__ = ["PostgresService"]
+__all__ = ["PostgresService", "unreachable_directory"]
 
 _INSTALL_HINT = "install PostgreSQL server binaries (Debian: apt-get install postgresql)"
 
@@ -29,6 +31,24 @@ def _pg_bin(tool: str) -> str:
     if path is None:
         raise StackError(f"'{tool}' not found: {_INSTALL_HINT}")
     return path
+
+
+def unreachable_directory(path: Path, user: pwd.struct_passwd) -> Path | None:
+    """The first existing directory from ``/`` down to ``path`` that ``user`` cannot enter."""
+    groups = {g.gr_gid for g in grp.getgrall() if user.pw_name in g.gr_mem} | {user.pw_gid}
+    path = path.resolve()
+    for directory in [*reversed(path.parents), path]:
+        try:
+            info = directory.stat()
+        except FileNotFoundError:
+            return None  # created later, by us: the ones above were checked
+        if info.st_uid == user.pw_uid:
+            bit = stat.S_IXUSR
+        else:
+            bit = stat.S_IXGRP if info.st_gid in groups else stat.S_IXOTH
+        if not info.st_mode & bit:
+            return directory
+    return None
 
 
 class PostgresService(Service):
@@ -55,6 +75,14 @@ class PostgresService(Service):
         if (self.data_dir / "PG_VERSION").exists():
             return
         self.data_dir.mkdir(parents=True, exist_ok=True)
+        if self._run_as:
+            blocked = unreachable_directory(self.data_dir.parent, pwd.getpwnam(self._run_as))
+            if blocked is not None:
+                raise StackError(
+                    f"PostgreSQL runs as the '{self._run_as}' user here (initdb refuses root), "
+                    f"which cannot enter {blocked}: `chmod o+x {blocked}`, or move the stack "
+                    "to a directory it can reach with FITRAY_STACK_DIR"
+                )
         pwfile = self.data_dir.parent / "postgres.pw"
         pwfile.write_text(self.settings.postgres_password.get_secret_value() + "\n")
         try:

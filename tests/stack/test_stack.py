@@ -3,10 +3,15 @@
 from __future__ import annotations
 
 import base64
+import os
+import pwd
+import re
+import shutil
 import socket
 import stat
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -15,6 +20,7 @@ from fitray.config import Settings
 from fitray.stack import Stack, StackError
 from fitray.stack.ferretdb import FerretDBService
 from fitray.stack.kafka import KafkaService, new_cluster_id
+from fitray.stack.postgres import PostgresService, unreachable_directory
 from fitray.stack.process import port_in_use, wait_until
 
 PROOFS = {
@@ -176,3 +182,29 @@ def test_kafka_cluster_ids_never_look_like_an_option() -> None:
     for cluster_id in (new_cluster_id() for _ in range(2000)):
         assert not cluster_id.startswith("-")
         assert len(base64.urlsafe_b64decode(cluster_id + "==")) == 16
+
+
+def test_unreachable_directory_is_the_first_one_a_user_cannot_enter() -> None:
+    postgres = pwd.getpwnam("postgres")
+    base = Path(tempfile.mkdtemp(dir="/tmp"))  # /tmp is open to everyone; mkdtemp is not
+    try:
+        base.chmod(0o755)
+        private = base / "private"
+        private.mkdir(mode=0o700)
+        assert unreachable_directory(private / "stack" / "data", postgres) == private
+        private.chmod(0o711)  # enter, not list: enough
+        assert unreachable_directory(private / "stack" / "data", postgres) is None
+    finally:
+        shutil.rmtree(base)
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="only root runs PostgreSQL as the postgres user")
+def test_a_stack_dir_postgres_cannot_enter_is_one_line_with_the_way_out(tmp_path: Path) -> None:
+    private = tmp_path / "private"
+    private.mkdir(mode=0o700)
+    settings = isolated_settings(private)
+    blocked = unreachable_directory(settings.stack_dir, pwd.getpwnam("postgres"))
+    assert blocked is not None
+    with pytest.raises(StackError, match=rf"cannot enter {re.escape(str(blocked))}: `chmod o\+x"):
+        PostgresService(settings).install()
+    assert not list(settings.stack_dir.glob("data/*.pw"))  # no password file left behind
