@@ -33,6 +33,7 @@ __all__ = [
     "ResolutionMethod",
     "parse_enriched",
     "parse_raw",
+    "stored_minute",
 ]
 
 MIN_WEIGHT_LB = 50.0
@@ -179,3 +180,9 @@ def _parse(model: type[RawWorkout], data: bytes | str | dict[str, Any]) -> Any:
         first = exc.errors()[0]
         where = ".".join(str(part) for part in first["loc"]) or "record"
         raise InvalidRecord(f"{where}: {first['msg']}") from None
+
+
+def stored_minute(stored_at: datetime) -> datetime:
+    """``stored_at`` truncated to its minute: the bucket the consumer stamps on each document
+    and the batch reads by."""
+    return stored_at.replace(second=0, microsecond=0)

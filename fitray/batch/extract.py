@@ -35,7 +35,7 @@ from typing import Any, Literal
 import pyarrow as pa
 
 from fitray.batch.exceptions import ExtractError
-from fitray.schema import STORED_WORKOUT_SCHEMA
+from fitray.schema import STORED_WORKOUT_SCHEMA, stored_minute
 
 __all__ = [
     "BUCKET_FIELD",
@@ -64,11 +64,6 @@ def _pymongoarrow() -> Any:
         warnings.filterwarnings("ignore", message=r"pyarrow\.lib\..* size changed")
         import pymongoarrow.api as api
     return api
-
-
-def stored_minute(stored_at: datetime) -> datetime:
-    """``stored_at`` truncated to its minute: the bucket a document is read by."""
-    return stored_at.replace(second=0, microsecond=0)
 
 
 def new_documents_filter(since: datetime | None) -> dict[str, Any]:

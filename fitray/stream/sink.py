@@ -22,7 +22,7 @@ from typing import Any
 
 from fitray.clients.mongo import mongo_client
 from fitray.config import Settings
-from fitray.schema import EnrichedWorkout
+from fitray.schema import EnrichedWorkout, stored_minute
 from fitray.stream.exceptions import StoreUnavailable
 
 __all__ = ["DUPLICATE_KEY", "MongoSink", "WriteOutcome", "stamp", "to_document"]
@@ -39,9 +39,9 @@ def to_document(workout: EnrichedWorkout, stored_at: datetime | None = None) -> 
 
 
 def stamp(document: dict[str, Any], stored_at: datetime) -> dict[str, Any]:
-    """Set ``stored_at`` and its minute (``fitray.batch.extract.stored_minute``, tested alike)."""
+    """Set ``stored_at`` and its minute (:func:`fitray.schema.stored_minute`)."""
     document["stored_at"] = stored_at
-    document["stored_minute"] = stored_at.replace(second=0, microsecond=0)
+    document["stored_minute"] = stored_minute(stored_at)
     return document
 
 

@@ -38,7 +38,6 @@ def test_a_paced_source_is_only_asked_for_a_batch_when_it_is_due(
 ) -> None:
     generator = RecordingGenerator(TITLES, seed=23, count=COUNT, rate_per_s=RATE)
     monkeypatch.setattr(wiring, "WorkoutGenerator", _returning(generator))
-    monkeypatch.setattr("fitray.stream.pipeline.open_source", wiring.open_source)
     options = stream_env.options(count=COUNT, seed=23, rate_per_s=RATE, batch_size=BATCH)
 
     summary = StreamPipeline(stream_env.settings, options).run()
