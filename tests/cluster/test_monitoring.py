@@ -24,7 +24,7 @@ from fitray.stack.prometheus import PrometheusService
 from fitray.stack.ray import dashboard_access_hint, ray_auth_token
 from fitray.stream.pipeline import StreamPipeline
 from fitray.stream.source import WorkoutGenerator
-from tests.cluster.conftest import TwoNodes, node_of
+from tests.cluster.conftest import TwoNodes
 from tests.stream.conftest import StreamEnv, wait_for
 from tests.stream.helpers import TITLES, publish
 
@@ -101,10 +101,8 @@ def test_dashboard_metrics_exist_and_prometheus_counts_the_run(
         60,
         f"Prometheus to count the {count} stored events",
     )
-    assert {node_of(a) for a in pipeline.consumers + pipeline.enrichers} == {
-        two_nodes.head,
-        two_nodes.worker,
-    }
+    # where the actors landed is tests/cluster/test_two_nodes.py's business (Ray's SPREAD is
+    # best effort for zero-CPU actors); here both nodes' exporters were scraped, above
 
 
 def worker_id(actor: Any) -> str:
