@@ -70,6 +70,7 @@ class StatsRecorder:
         self._exported: dict[str, int] = dict.fromkeys(self._COUNTERS, 0)
         self._exported_failures: Counter[str] = Counter()
         self._exported_letters: Counter[DeadLetterCode] = Counter()
+        self._breaker_level: int | None = None
 
     def call(self, seconds: float) -> None:
         self.stats.calls += 1
@@ -98,8 +99,9 @@ class StatsRecorder:
 
     def breaker(self, state: str) -> None:
         """The circuit breaker's state, as a gauge: 0 closed, 1 half-open, 2 open."""
+        self._breaker_level = BREAKER_LEVELS[state]
         if metrics := self._ray():
-            metrics.breaker.set(BREAKER_LEVELS[state])
+            metrics.breaker.set(self._breaker_level)
 
     def enriched(self) -> None:
         self.stats.enriched += 1
@@ -119,6 +121,8 @@ class StatsRecorder:
             metrics.dead_letters.inc(grown, tags={METRIC_TAG: letter.value})
         self._exported_failures = Counter(self.stats.failures)
         self._exported_letters = Counter(self.stats.dead_letter_codes)
+        if self._breaker_level is not None:  # Ray drops a gauge not set for ~30 s: set it again
+            metrics.breaker.set(self._breaker_level)
 
     def _ray(self) -> _RayMetrics | None:
         if self._metrics is None:

@@ -80,18 +80,21 @@ def consumer_config(settings: Settings, group_id: str, **overrides: Any) -> dict
     }
 
 
-def partition_lag(settings: Settings, group_id: str, topic: str) -> dict[int, int]:
-    """Messages not yet committed by ``group_id``, per partition (high watermark - committed)."""
+def partition_lag(
+    settings: Settings, group_id: str, topic: str, *, timeout_s: float = 10.0
+) -> dict[int, int]:
+    """Messages not yet committed by ``group_id``, per partition (high watermark - committed);
+    each broker request waits at most ``timeout_s``."""
     from confluent_kafka import Consumer, TopicPartition
 
     probe = Consumer(consumer_config(settings, group_id))
     try:
-        partitions = probe.list_topics(topic, timeout=10).topics[topic].partitions
+        partitions = probe.list_topics(topic, timeout=timeout_s).topics[topic].partitions
         wanted = [TopicPartition(topic, p) for p in sorted(partitions)]
-        committed = {tp.partition: tp.offset for tp in probe.committed(wanted, timeout=10)}
+        committed = {tp.partition: tp.offset for tp in probe.committed(wanted, timeout=timeout_s)}
         lag = {}
         for tp in wanted:
-            low, high = probe.get_watermark_offsets(tp, timeout=10)
+            low, high = probe.get_watermark_offsets(tp, timeout=timeout_s)
             done = committed[tp.partition]
             lag[tp.partition] = high - (done if done >= 0 else low)
         return lag

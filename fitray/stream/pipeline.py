@@ -50,6 +50,8 @@ __all__ = ["StreamOptions", "StreamPipeline"]
 log = logging.getLogger(__name__)
 MAX_BATCH_FAILURES = 5
 LOOP_WAIT_S = 0.2  # longest wait on Ray before the source and consumers are served again
+LAG_EVERY_S = 5.0  # the consumer-lag gauge is measured this often during a run (Ray drops a
+# gauge that is not set again within ~30 s; dashboards and alerts want it while it matters)
 _STOPPING_ERRORS = (CalorieOutage, CalorieMisconfigured)  # the whole run stops, cleanly
 
 
@@ -69,10 +71,12 @@ class StreamPipeline:
         self._waits = Waits()
         self._store = StoreWatch(self._waits, s.stream_store_max_wait_s)
         self._next_status_poll = 0.0
+        self._next_lag = time.monotonic() + LAG_EVERY_S
         self._lag_metrics = StreamMetrics("consume")
         self._source_metrics = StreamMetrics("generate")
         self._resume_at: dict[int, float] = {}  # consumer index -> when its retry is due
         self._key_router: KeyRouter | None = None
+        self._source: Any = None
 
     @property
     def enrichers(self) -> list[Any]:
@@ -98,10 +102,14 @@ class StreamPipeline:
         """Take no new work; finish what is in flight, drain, then :meth:`run` returns."""
         self.summary.stopped_by = self.summary.stopped_by or reason
         self._stop.set()
+        if stop_source := getattr(self._source, "stop", None):
+            stop_source()  # a source waiting for input returns now, not at its idle timeout
 
     def run(self, on_progress: Callable[[StreamSummary], None] = lambda _: None) -> StreamSummary:
         self.start()
-        source = open_source(self.settings, self.options, self.plan)
+        source = self._source = open_source(self.settings, self.options, self.plan)
+        if self._stop.is_set() and (stop_source := getattr(source, "stop", None)):
+            stop_source()  # stopped before the source was open
         self.summary.start()
         head_lost = False
         try:
@@ -135,6 +143,8 @@ class StreamPipeline:
                 batch = next(batches, None)
                 if batch is None:
                     producing = False
+                elif not batch.offsets and not batch.workouts:
+                    break  # nothing came in this poll: tend what is in flight, then ask again
                 else:
                     in_flight.append(self._submit(batch))
             self.summary.max_batches_in_flight = max(
@@ -152,6 +162,8 @@ class StreamPipeline:
             self._collect(ready, in_flight, steps)
             self._acknowledge(in_flight, source)
             self._supervise(in_flight)
+            if self.consumers and time.monotonic() >= self._next_lag:
+                self._lag(quiet=True)
             on_progress(self.summary)
             if not producing and not in_flight and self._drained(drain):
                 self._collect(list(steps), in_flight, steps)  # the last reports, committed
@@ -270,13 +282,17 @@ class StreamPipeline:
             f"{drain.timeout_s:g}s ({left})"
         )
 
-    def _lag(self) -> dict[int, int] | None:
+    def _lag(self, *, quiet: bool = False) -> dict[int, int] | None:
+        """Lag per partition, also set as the gauge; ``None`` while the broker is away (said
+        once per drain check; the periodic gauge update stays quiet: the run says it waits)."""
         from confluent_kafka import KafkaException
 
+        self._next_lag = time.monotonic() + LAG_EVERY_S
         try:
-            lag = partition_lag(self.settings, self.group_id, self.topic)
+            timeout_s = 1.0 if quiet else 10.0  # the loop is not held long for a gauge
+            lag = partition_lag(self.settings, self.group_id, self.topic, timeout_s=timeout_s)
         except KafkaException as exc:  # the broker is away: keep waiting, within the deadline
-            log.warning("consumer lag unavailable: %s", exc)
+            (log.debug if quiet else log.warning)("consumer lag unavailable: %s", exc)
             return None
         self._lag_metrics.lag(self.topic, lag)
         self.summary.lag = sum(lag.values())

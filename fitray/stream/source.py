@@ -10,6 +10,7 @@ topic (:meth:`RawTopicSource.acknowledge`), in order, so a crash re-reads, never
 from __future__ import annotations
 
 import random
+import threading
 import time
 import uuid
 from collections.abc import Iterator
@@ -120,23 +121,32 @@ class RawTopicSource:
         self.settings, self.topic, self.group_id = settings, topic, group_id
         self.idle_stop_s = idle_stop_s  # > 0: stop after this long without a message
         self._consumer: Any = None
+        self._stopping = threading.Event()
 
     def batches(self, size: int) -> Iterator[SourceBatch]:
+        """Batches as they come; an empty batch when a poll found nothing, so the caller can
+        tend the work it has in flight instead of waiting here for input. Idle time is only
+        time spent in polls that found nothing (not time the caller took between batches)."""
         from confluent_kafka import Consumer
 
         self._consumer = Consumer(consumer_config(self.settings, self.group_id))
         self._consumer.subscribe([self.topic])
-        idle_since = time.monotonic()
-        while not self.idle_stop_s or time.monotonic() - idle_since < self.idle_stop_s:
+        idle_s = 0.0
+        while not self._stopping.is_set() and not (self.idle_stop_s and idle_s >= self.idle_stop_s):
+            polled_at = time.monotonic()
             messages = self._consumer.consume(size, self.settings.stream_poll_timeout_s)
             batch = self._to_batch([m for m in messages if m.error() is None])
-            if batch.offsets:
-                yield batch
-                idle_since = time.monotonic()  # idle counts from here: not while we waited
+            idle_s = 0.0 if batch.offsets else idle_s + time.monotonic() - polled_at
+            yield batch
 
     def due_in(self, size: int) -> float:
         """Always due: what applications published is read as it comes."""
         return 0.0
+
+    def stop(self) -> None:
+        """End :meth:`batches` within one poll timeout (a run being stopped does not wait for
+        the idle timeout); safe from another thread."""
+        self._stopping.set()
 
     def acknowledge(self, batch: SourceBatch) -> None:
         """The batch is in the enriched topic: its raw offsets may be committed."""

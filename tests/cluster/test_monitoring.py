@@ -22,6 +22,7 @@ from ray.util.state import list_workers
 from fitray.config import PROJECT_ROOT, Settings
 from fitray.stack.prometheus import PrometheusService
 from fitray.stack.ray import dashboard_access_hint, ray_auth_token
+from fitray.stream import wiring
 from fitray.stream.pipeline import StreamPipeline
 from fitray.stream.source import WorkoutGenerator
 from tests.cluster.conftest import TwoNodes
@@ -62,6 +63,7 @@ def test_dashboard_metrics_exist_and_prometheus_counts_the_run(
     stream_env: StreamEnv,
     kafka_topics: Callable[..., str],
     calorie_service: Callable[..., Any],
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     flaky = calorie_service(error_rate=0.2, seed=7)  # retries and failures, on purpose
     settings = stream_env.settings.model_copy(update={"calorie_api_url": flaky.url})
@@ -74,17 +76,29 @@ def test_dashboard_metrics_exist_and_prometheus_counts_the_run(
     ]
     messages[50:50] = [(b"bad-1", b"not json"), (b"bad-2", b'{"event_id": "x"}')]
     publish(settings.kafka_bootstrap_servers, raw_topic, messages)
-    # every batch in flight at once: the raw source's idle clock also runs while it waits
-    # for a free slot, and would end the run early (see the report of issue 11)
-    options = stream_env.options(source="topic", raw_topic=raw_topic, count=None, max_in_flight=8)
+    options = stream_env.options(source="topic", raw_topic=raw_topic, count=None)
+    # the run lasts until this test stops it: Ray exports a worker's metrics every few seconds,
+    # and a run that ends on its own (5 s idle) can take its actors' last series with it
+    monkeypatch.setattr(wiring, "RAW_TOPIC_IDLE_STOP_S", 600.0)
     pipeline = StreamPipeline(settings, options)
     runner = threading.Thread(target=pipeline.run, daemon=True)
     runner.start()
     wanted = queried_metrics()
     try:  # while the run's actors live, their series are being exported
-        wait_for(lambda: wanted <= scrape_names(), 90, f"every dashboard metric: {wanted}")
+        wait_for(
+            lambda: pipeline.summary.stored >= count,
+            120,
+            lambda: f"{count} events stored: {pipeline.summary}",
+        )
+        wait_for(
+            lambda: not wanted - scrape_names(),
+            90,
+            lambda: f"dashboard metrics missing from the scrape: {wanted - scrape_names()}",
+        )
     finally:
+        pipeline.stop("the test has its scrape")
         runner.join(180)
+    assert not runner.is_alive(), "a stopped run whose source waits for input ends"
     summary = pipeline.summary
     assert summary.stored == count and summary.dead_letters == {"source": 2}, summary
 

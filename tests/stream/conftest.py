@@ -68,11 +68,12 @@ def expected_ids(seed: int, count: int) -> set[str]:
     return {event_id(seed, i) for i in range(count)}
 
 
-def wait_for(condition: Callable[[], Any], timeout_s: float, what: str) -> Any:
-    """Poll ``condition`` until truthy; fail naming ``what`` after the deadline."""
+def wait_for(condition: Callable[[], Any], timeout_s: float, what: str | Callable[[], str]) -> Any:
+    """Poll ``condition`` until truthy; fail naming ``what`` (called then, if callable: it can
+    say what is still missing) after the deadline."""
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
         if value := condition():
             return value
         time.sleep(0.05)
-    pytest.fail(f"timed out after {timeout_s:g}s waiting for {what}")
+    pytest.fail(f"timed out after {timeout_s:g}s waiting for {what() if callable(what) else what}")
