@@ -159,6 +159,12 @@ class Settings(BaseSettings):
     calorie_rate_burst: int = Field(
         10, ge=1, description="Requests allowed at once above the steady rate (token bucket)."
     )
+    calorie_limiter_idle_s: float = Field(
+        600.0,
+        gt=0,
+        description="The cluster's shared rate-limit actor of an API removes itself after "
+        "this long unused (a Ray worker of ~170 MB each); the next client recreates it.",
+    )
     calorie_timeout_s: float = Field(
         5.0, gt=0, description="Deadline of one calorie API request, connect to last byte."
     )

@@ -15,6 +15,7 @@ from fitray.calories.ratelimit import LeaseBucket, TokenBucket
 from fitray.calories.shared_limit import ClusterRateLimiter
 from fitray.clients.ray import connect_ray
 from fitray.config import Settings
+from tests.stream.conftest import wait_for
 
 
 class FakeClock:
@@ -193,5 +194,33 @@ def test_two_actors_share_one_cluster_wide_limit(ray_cluster: Any, calorie_servi
         assert stats["ok"] == 2 * per_actor
         assert stats["max_requests_in_any_1s_window"] <= rate + burst
         assert asyncio.run(limiter.config()) == (rate, burst)
+    finally:
+        limiter.kill()
+
+
+@pytest.mark.slow
+def test_an_idle_shared_limiter_retires_and_the_next_client_recreates_it(
+    ray_cluster: Any,
+) -> None:
+    """Each API's limiter is a Ray worker process: unused, it must not live forever."""
+    from fitray.clients.ray import NAMESPACE
+
+    limiter = ClusterRateLimiter(100.0, 4, name=f"test-{uuid.uuid4().hex[:8]}", idle_retire_s=1.0)
+
+    def alive() -> bool:
+        try:
+            ray_cluster.get_actor(limiter.actor_name, namespace=NAMESPACE)
+        except ValueError:
+            return False
+        return True
+
+    try:
+        asyncio.run(limiter.acquire())
+        assert alive()
+        wait_for(lambda: not alive(), 30, "the idle limiter to retire")
+        limiter._spare = 0  # the lease it still holds would answer without asking the actor
+        asyncio.run(limiter.acquire())  # the handle it holds is dead: a new actor answers
+        assert alive()
+        assert asyncio.run(limiter.config()) == (100.0, 4)
     finally:
         limiter.kill()
