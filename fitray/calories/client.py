@@ -23,8 +23,10 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Iterable, Mapping
+import time
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any, Protocol
 
 from fitray.calories.breaker import CircuitBreaker
@@ -106,6 +108,10 @@ class CalorieClient:
         self.weight_step_lb = weight_step_lb
         self.stats = ClientStats()
         self._record = StatsRecorder(self.stats, provider.name)
+        # an in-process provider (the table) answers at once: no flight, retry or token
+        self._answer_now: Callable[[str, float], float] | None = getattr(
+            provider, "kcal_per_hour_now", None
+        )
         self.lookups = KeyLookups(
             provider, limiter, self.cache, self._record,
             concurrency=concurrency, timeout_s=timeout_s, backoff=backoff or Backoff(),
@@ -212,7 +218,23 @@ class CalorieClient:
         self._record.cache(hit=cached is not None)
         if cached is not None:
             job.outcome = Answer(cached[0], cached[1], 0)
+        elif self._answer_now is not None:
+            job.outcome = self._ask_now(self._answer_now, job)
         return job
+
+    def _ask_now(self, answer_now: Callable[[str, float], float], job: _Job) -> Outcome:
+        """One in-process lookup, counted as a call; an unknown activity is this key's failure
+        (dead-lettered), as the flight would make it."""
+        started = time.perf_counter()
+        try:
+            kcal_per_hour = answer_now(job.resolution.activity, job.key[1])
+        except FitrayError as exc:
+            return Failure(exc, 1)
+        finally:
+            self._record.call(time.perf_counter() - started)
+        answer = Answer(kcal_per_hour, datetime.now(UTC), 1)
+        self.cache.store(job.key, kcal_per_hour, answer.fetched_at)
+        return answer
 
     def _prepare_or_dead_letter(self, workout: RawWorkout | Mapping[str, Any]) -> _Job | DeadLetter:
         try:

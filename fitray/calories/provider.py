@@ -26,7 +26,7 @@ from pydantic import SecretStr
 from yarl import URL
 
 from fitray.calories.exceptions import CalorieRejected, CalorieUnavailable
-from fitray.calories.table import ActivityTable, load_activity_table
+from fitray.calories.table import ActivityRow, ActivityTable, load_activity_table
 from fitray.config import Settings
 
 __all__ = [
@@ -39,6 +39,7 @@ __all__ = [
 ]
 
 _ENDPOINT = "/v1/caloriesburned"
+MAX_REMEMBERED_ACTIVITIES = 4_096  # the table answers by substring: any text may be asked
 
 
 @dataclass(frozen=True, slots=True)
@@ -156,20 +157,33 @@ class TableCalorieProvider:
 
     def __init__(self, table: ActivityTable) -> None:
         self._table = table
+        self._rows: dict[str, ActivityRow] = {}  # activity asked -> the row that answers it
 
     @classmethod
     def from_file(cls, path: Path) -> TableCalorieProvider:
         return cls(load_activity_table(path))
 
     async def lookup(self, activity: str, weight_lb: float, duration_min: float) -> CalorieQuote:
-        rows = self._table.search(activity)
-        if not rows:
-            raise CalorieRejected(f"unknown activity {activity!r}", code="unknown_activity")
-        wanted = activity.strip().casefold()
-        row = next((r for r in rows if r.name.casefold() == wanted), rows[0])
+        row = self._row(activity)
         kcal_per_hour = row.kcal_per_hour(weight_lb)
-        total = kcal_per_hour * duration_min / 60
-        return CalorieQuote(row.name, kcal_per_hour, total, self.name)
+        return CalorieQuote(row.name, kcal_per_hour, kcal_per_hour * duration_min / 60, self.name)
+
+    def kcal_per_hour_now(self, activity: str, weight_lb: float) -> float:
+        """The answer at once, without the event loop: an in-process table needs no flight,
+        no retry and no token, so the client asks it directly (see ``CalorieClient``)."""
+        return self._row(activity).kcal_per_hour(weight_lb)
+
+    def _row(self, activity: str) -> ActivityRow:
+        row = self._rows.get(activity)
+        if row is None:  # matched as the API does, once per activity asked
+            rows = self._table.search(activity)
+            if not rows:
+                raise CalorieRejected(f"unknown activity {activity!r}", code="unknown_activity")
+            wanted = activity.strip().casefold()
+            row = next((r for r in rows if r.name.casefold() == wanted), rows[0])
+            if len(self._rows) < MAX_REMEMBERED_ACTIVITIES:
+                self._rows[activity] = row
+        return row
 
     async def aclose(self) -> None:
         return None

@@ -130,6 +130,7 @@ class KeyRouter:
     def __init__(self, resolver: ActivityResolver, weight_step_lb: float = 1.0) -> None:
         self.resolver, self.weight_step_lb = resolver, weight_step_lb
         self._titles: dict[str, tuple[str | None, int]] = {}  # title -> (activity key, CRC)
+        self._weights: dict[float, bytes] = {}  # weight as given -> the sent weight, hashed form
 
     @classmethod
     def from_settings(cls, settings: Settings) -> KeyRouter:
@@ -145,8 +146,13 @@ class KeyRouter:
 
     def owner(self, workout: RawWorkout, n: int) -> int:
         _, seed = self._title(workout.title)
-        weight = sent_weight(workout.weight_lb, self.weight_step_lb)
-        return zlib.crc32(repr(weight).encode(), seed) % n
+        weight = self._weights.get(workout.weight_lb)
+        if weight is None:  # the driver routes every workout: round and format once a weight
+            weight = repr(sent_weight(workout.weight_lb, self.weight_step_lb)).encode()
+            if len(self._weights) >= self.MAX_TITLES:
+                self._weights.clear()
+            self._weights[workout.weight_lb] = weight
+        return zlib.crc32(weight, seed) % n
 
     def split(self, workouts: Sequence[RawWorkout], n: int) -> list[list[RawWorkout]]:
         """The workouts of each of ``n`` workers, in input order."""

@@ -169,6 +169,26 @@ async def test_table_provider_enriches_with_provenance(table: ActivityTable) -> 
     assert (second.resolution, second.fallback_used) == ("fallback", True)
 
 
+async def test_table_answers_without_flights_one_call_per_key_unknown_dead_lettered(
+    table: ActivityTable,
+) -> None:
+    """The table answers in the batch's own pass (no flight, no event-loop round trip), yet
+    counts, caches and dead-letters exactly as a flight would."""
+    client = CalorieClient(TableCalorieProvider(table), StubResolver())
+    batch = [workout(RUN), workout(RUN), workout(RUN, 150.4), workout(RUN, 151.0),
+             workout("Not an activity at all")]  # fmt: skip
+    result = await client.enrich_batch(batch)
+    assert client.lookups.flights.started == 0
+    assert (client.stats.calls, client.stats.cache_hits) == (3, 2)  # 150 twice, 150.4 sent as 150
+    assert [w.kcal_per_hour for w in result.enriched[:3]] == [result.enriched[0].kcal_per_hour] * 3
+    assert result.enriched[3].kcal_per_hour == pytest.approx(
+        table.search(RUN)[0].kcal_per_hour(151)
+    )
+    [letter] = result.dead_letters
+    assert (letter.code, letter.attempts) == ("unknown_activity", 1)
+    assert "Not an activity at all" in letter.reason
+
+
 async def test_invalid_and_unresolved_workouts_are_dead_letters_not_exceptions(
     table: ActivityTable,
 ) -> None:
