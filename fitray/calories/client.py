@@ -231,7 +231,7 @@ class CalorieClient:
         except FitrayError as exc:
             return Failure(exc, 1)
         finally:
-            self._record.call(time.perf_counter() - started)
+            self._record.call(time.perf_counter() - started, export=False)
         answer = Answer(kcal_per_hour, datetime.now(UTC), 1)
         self.cache.store(job.key, kcal_per_hour, answer.fetched_at)
         return answer

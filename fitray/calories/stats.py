@@ -72,10 +72,12 @@ class StatsRecorder:
         self._exported_letters: Counter[DeadLetterCode] = Counter()
         self._breaker_level: int | None = None
 
-    def call(self, seconds: float) -> None:
+    def call(self, seconds: float, *, export: bool = True) -> None:
+        """One provider call; ``export=False`` keeps its latency out of Ray's histogram (an
+        in-process answer: a Ray metric record costs more than the lookup itself)."""
         self.stats.calls += 1
         self.stats.record_latency(seconds)
-        if metrics := self._ray():
+        if export and (metrics := self._ray()):
             metrics.latency.observe(seconds)
 
     def cache(self, *, hit: bool) -> None:
