@@ -23,6 +23,10 @@ consumer side drains all of it with a consumer group of its own into a database 
   clock as the consumer pool's are, ``--rounds`` times, interleaved with the pool's rounds:
   what the pipeline costs beyond the consumers, the calorie API aside.
 
+For the pool and the table run, each round also records the CPU seconds every kind of process
+used (``cpu_s`` in the side's ``extra``, from ``/proc``; see :mod:`bench.cpu`): on two shared
+cores, what bounds the end-to-end run is the CPU its other stages take.
+
 Every consumer clock starts before the group is joined. The fast sides run ``--rounds``
 times, interleaved, each round with a fresh group and database; the original consumer and
 the end-to-end run once. Broker, FerretDB, Ray and the bench share this machine's cores.
@@ -44,6 +48,7 @@ from typing import Any
 from confluent_kafka import Consumer, Producer
 from confluent_kafka.admin import AdminClient
 
+from bench.cpu import CpuSplit
 from bench.harness import CEILING, FITRAY, INFO, ORIGINAL, Bench, interleave, parse_args
 from bench.services import calorie_service
 from fitray.clients.kafka import consumer_config, ensure_topics
@@ -70,6 +75,7 @@ class Stream:
         self.topic, self.dlq = f"bench.stream.{self.tag}", f"bench.stream.dlq.{self.tag}"
         self.topics, self._names = [self.topic, self.dlq], count()
         self.databases: list[str] = []
+        self.pool_cpu: list[dict[str, float]] = []  # per round of the pool's drain
         ensure_topics(settings.kafka_bootstrap_servers, self.topics, partitions=args.partitions)
         self.mongo = mongo_client(settings)
         self.messages = enriched_messages(settings, args.events, args.seed)
@@ -108,6 +114,7 @@ class Stream:
 
         def drain() -> None:
             """Until every event is stored and committed (the group join included)."""
+            split = CpuSplit()
             steps.update({a.step.remote(): a for a in actors})
             stored = 0
             while stored < want:
@@ -116,6 +123,8 @@ class Stream:
                     actor = steps.pop(ref)
                     stored += ray.get(ref).stored
                     steps[actor.step.remote()] = actor
+            if poll_timeout_s is None and n is None:  # the pool side itself, not a variant
+                self.pool_cpu.append(split.stop())
 
         def stop() -> None:
             ray.get(list(steps))
@@ -179,7 +188,7 @@ class Stream:
                 + [c.close.remote() for c in pipeline.consumers]
                 + [pipeline.producer.flush.remote()])  # fmt: skip
         pipeline._router()  # reads the mapping on first use: before the clock, like the actors
-        return lambda: timed_run(pipeline, self.args.events), pipeline
+        return lambda: timed_run(pipeline, self.args.events, CpuSplit()), pipeline
 
     def _consumer(self, group: str) -> Consumer:
         consumer = Consumer(consumer_config(self.settings, group))
@@ -195,18 +204,22 @@ class Stream:
             future.result(timeout=30)
 
 
-def timed_run(pipeline: StreamPipeline, events: int) -> Any:
+def timed_run(pipeline: StreamPipeline, events: int, split: CpuSplit | None = None) -> Any:
     """Run; the summary's ``elapsed_s`` becomes the run's clock at its last commit (the first
-    step that found every event stored), not after the drain check and the actors' stop."""
+    step that found every event stored), not after the drain check and the actors' stop;
+    ``split`` (CPU per process) stops there too."""
     done_at: list[float] = []
 
     def watch(summary: Any) -> None:
         if not done_at and summary.stored + summary.dead_lettered >= events:
             done_at.append(summary.elapsed_s)
+            if split is not None:
+                split.stop()
 
     summary = pipeline.run(watch)
     assert summary.stored + summary.dead_lettered == events, summary
     summary.elapsed_s = done_at[0]
+    summary.cpu_s = split.seconds if split is not None else {}
     return summary
 
 
@@ -303,7 +316,9 @@ def run(stream: Stream, args: argparse.Namespace) -> None:
     e2e.extra = {"stored": summary.stored, "dead_lettered": summary.dead_lettered,
                  "wall_s_with_actor_setup_and_teardown": wall_s}  # fmt: skip
     table.extra = {"stored": [t.stored for t in table_summaries],
-                   "dead_lettered": [t.dead_lettered for t in table_summaries]}  # fmt: skip
+                   "dead_lettered": [t.dead_lettered for t in table_summaries],
+                   "cpu_s": [t.cpu_s for t in table_summaries]}  # fmt: skip
+    pool.extra = {"cpu_s": stream.pool_cpu}
     for numerator, denominator in [(pool, original), (e2e, original), (pool, bulk),
                                    (pool, consume), (e2e, pool), (table, pool),
                                    (short, bulk)]:  # fmt: skip

@@ -80,8 +80,8 @@ class Actors:
 
 
 def start_actors(settings: Settings, options: StreamOptions, plan: RunPlan) -> Actors:
-    """The topics (created if missing) and the actors: supervised, zero-CPU, spread over the
-    cluster's nodes (by default zero-CPU actors mostly stay on the driver's)."""
+    """The topics (created if missing) and the actors: supervised, zero-CPU, dealt over the
+    cluster's nodes in turn (:func:`node_turns`)."""
     import ray
 
     o, s = options, settings
@@ -89,30 +89,44 @@ def start_actors(settings: Settings, options: StreamOptions, plan: RunPlan) -> A
     topics += [plan.raw_topic] if o.source == "topic" else []
     ensure_topics(s.kafka_bootstrap_servers, topics, partitions=s.kafka_partitions)
     remote: Any = ray.remote  # Ray's stubs know no options dict
-    supervised = {"num_cpus": 0, "max_restarts": -1, "max_task_retries": -1,
-                  "scheduling_strategy": "SPREAD"}  # fmt: skip
+    supervised = {"num_cpus": 0, "max_restarts": -1, "max_task_retries": -1}
     enricher = remote(**supervised)(EnrichmentWorker)
     producer = remote(max_concurrency=plan.max_in_flight + 2, **supervised)(BatchProducer)
+    enrichers = node_turns(o.enrich_actors or s.stream_enrich_actors)
     actors = Actors(
-        [
-            enricher.remote(s, provider=o.provider)
-            for _ in range(o.enrich_actors or s.stream_enrich_actors)
-        ],
-        producer.remote(s, plan.topic, plan.dead_letter_topic),
-    )
+        [enricher.options(scheduling_strategy=on).remote(s, provider=o.provider)
+         for on in enrichers],
+        producer.options(scheduling_strategy=node_turns(1)[0]).remote(
+            s, plan.topic, plan.dead_letter_topic
+        ),
+    )  # fmt: skip
     if o.consume:
         consumer = remote(**supervised)(ConsumerWorker)
         actors.consumers = [
-            consumer.remote(
+            consumer.options(scheduling_strategy=on).remote(
                 s,
                 plan.topic,
                 group_id=plan.group_id,
                 database=o.database,
                 dead_letter_topic=plan.dead_letter_topic,
             )
-            for _ in range(o.consumer_actors or s.stream_consumer_actors)
+            for on in node_turns(o.consumer_actors or s.stream_consumer_actors)
         ]
     return actors
+
+
+def node_turns(count: int) -> list[Any]:
+    """Where ``count`` actors of one kind go: the live nodes in turn, the driver's first, as a
+    soft node affinity (a node that is gone, or full, leaves the choice to Ray, so an actor
+    restarts elsewhere after a node is lost). Ray's SPREAD is best effort for zero-CPU actors:
+    it had put all four stream actors of a run on one of two nodes."""
+    import ray
+    from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
+
+    here = ray.get_runtime_context().get_node_id()
+    others = sorted(n["NodeID"] for n in ray.nodes() if n["Alive"] and n["NodeID"] != here)
+    nodes = [here, *others]
+    return [NodeAffinitySchedulingStrategy(nodes[i % len(nodes)], soft=True) for i in range(count)]
 
 
 def stop_actors(actors: Actors) -> None:
