@@ -11,7 +11,10 @@ page itself (``performance.now()``, an observer installed before the page's own 
   that value's count (checked against SQL);
 - ceiling: the same aggregates straight from the warehouse in this process
   (``fetch_options`` + ``fetch_analysis``; ``fetch_analysis`` with the filter): what the
-  page costs beyond its SQL.
+  page costs beyond its SQL;
+- floor: a bare Streamlit page (``bench/bare_streamlit_app.py``: a title and one metric, no
+  data), served with the same options and opened the same way: Streamlit's own start-up in
+  a cold browser, which no page built on it can beat.
 
 Every visit comes more than the page's cache (5 s) after the last, so each reads the warehouse.
 
@@ -39,7 +42,12 @@ from fitray.batch.transform import merge_with_reference, to_warehouse_rows
 from fitray.config import Settings, get_settings
 from fitray.dashboard.analysis import fetch_analysis, fetch_options
 from fitray.dashboard.queries import Filters
-from fitray.dashboard.server import dashboard_url, streamlit_command, wait_until_healthy
+from fitray.dashboard.server import (
+    APP_PATH,
+    dashboard_url,
+    streamlit_command,
+    wait_until_healthy,
+)
 from fitray.exercises import read_exercises
 from fitray.warehouse.sql import create_loads_sql, create_target_sql, insert_load_sql
 
@@ -47,6 +55,7 @@ __all__ = ["build_warehouse", "main"]
 
 SMOKE = {"rows": 2_000, "rounds": 1}
 CHROMIUM = "/usr/bin/chromium"
+BARE_APP = Path(__file__).with_name("bare_streamlit_app.py")
 BODY_PARTS = ("Chest", "Quadriceps", "Abdominals", "Shoulders", "Biceps")  # one per round
 KPI = ".st-key-kpi-total [data-testid='stMetricValue']"
 OBSERVER = """(() => {
@@ -170,15 +179,31 @@ class PageRounds:
         return float(marks["changedAt"] - marks["clickAt"]) / 1000
 
 
-def start_dashboard(path: Path, port: int, log: Path) -> subprocess.Popen[bytes]:
+def start_dashboard(
+    path: Path, port: int, log: Path, app: Path = APP_PATH
+) -> subprocess.Popen[bytes]:
     env = {"FITRAY_WAREHOUSE_BACKEND": "duckdb", "FITRAY_DUCKDB_PATH": str(path)}
+    command = [str(app) if part == str(APP_PATH) else part for part in streamlit_command(port)]
     with open(log, "wb") as out:
         process = subprocess.Popen(
-            streamlit_command(port), env={**os.environ, **env}, cwd=path.parent,
+            command, env={**os.environ, **env}, cwd=path.parent,
             stdout=out, stderr=subprocess.STDOUT,
         )  # fmt: skip
     wait_until_healthy(process, port)
     return process
+
+
+def bare_first_visit(browser: Browser, url: str) -> float:
+    """Navigation start to the bare page's metric shown, in a fresh context."""
+    context = browser.chromium.new_context(viewport={"width": 1400, "height": 1400})
+    try:
+        page = context.new_page()
+        page.add_init_script(OBSERVER % (KPI, 0))
+        page.goto(url)
+        page.wait_for_function("window.__bench.kpisAt")
+        return float(page.evaluate("window.__bench.kpisAt")) / 1000
+    finally:
+        context.close()
 
 
 def _page_cache_s() -> int:
@@ -234,7 +259,10 @@ def _measure(args: argparse.Namespace, settings: Settings, built_s: float) -> in
     change = bench.side("filter_change", "fitray: filter change, click -> KPI updated", FITRAY)
     sql_all = bench.side("sql_first_paint", "ceiling: the page's SQL alone (all panels)", CEILING)
     sql_one = bench.side("sql_filtered", "ceiling: the filtered panels' SQL alone", CEILING)
+    bare = bench.side("bare_first_visit", "floor: bare Streamlit page (title, one metric), "
+                      "first visit -> metric shown", CEILING)  # fmt: skip
     server = start_dashboard(path, args.port, path.with_name("dashboard.log"))
+    bare_server = start_dashboard(path, args.port + 1, path.with_name("bare.log"), BARE_APP)
     browser = Browser()
     try:
         wait_s = _page_cache_s() + 1
@@ -244,12 +272,14 @@ def _measure(args: argparse.Namespace, settings: Settings, built_s: float) -> in
             if index:
                 time.sleep(wait_s)  # past the page's cache: every round reads the warehouse
             rounds.run(part)
+            bare.seconds.append(bare_first_visit(browser, dashboard_url(args.port + 1)))
             interleave(1, [(sql_all, partial(_all_panels, settings)),
                            (sql_one, partial(_filtered, settings, part))])  # fmt: skip
     finally:
         browser.close()
-        server.terminate()
-        server.wait(timeout=20)
+        for process in (server, bare_server):
+            process.terminate()
+            process.wait(timeout=20)
     times = rounds.times
     paint.seconds, reload.seconds = times["first_visit"], times["reload"]
     change.seconds = times["filter_change"]
@@ -258,6 +288,7 @@ def _measure(args: argparse.Namespace, settings: Settings, built_s: float) -> in
     bench.ratio(sql_all, paint)
     bench.ratio(sql_all, reload)
     bench.ratio(sql_one, change)
+    bench.ratio(bare, paint)
     bench.note(f"warehouse of {args.rows:,} rows built from Arrow in {built_s:.1f} s (not timed)")
     bench.note("ratio = page time / SQL time: what Streamlit, the network and drawing add")
     bench.finish(args.out)
