@@ -117,7 +117,8 @@ def run(batch: Batch, args: argparse.Namespace) -> None:
     read = bench.side("flow_new_documents", "info: the flow's 'new documents' step", INFO)
     read.seconds = steps  # measured inside the flow runs above
     bench.ratio(read, raw)
-    bench.note("FerretDB 1.24 (SQLite backend) on the same 2 cores as Ray, Prefect and the bench")
+    bench.note(f"FerretDB 1.24 ({batch.settings.ferretdb_backend} backend) on the same 2 cores as "
+               "Ray, Prefect and the bench")  # fmt: skip
     bench.finish(args.out)
 
 
