@@ -162,8 +162,8 @@ class Settings(BaseSettings):
     calorie_limiter_idle_s: float = Field(
         600.0,
         gt=0,
-        description="The cluster's shared rate-limit actor of an API removes itself after "
-        "this long unused (a Ray worker of ~170 MB each); the next client recreates it.",
+        description="The cluster's shared rate-limit actor of an API (a Ray worker process) "
+        "removes itself after this long unused; the next client recreates it.",
     )
     calorie_timeout_s: float = Field(
         5.0, gt=0, description="Deadline of one calorie API request, connect to last byte."

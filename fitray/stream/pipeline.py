@@ -102,14 +102,18 @@ class StreamPipeline:
         """Take no new work; finish what is in flight, drain, then :meth:`run` returns."""
         self.summary.stopped_by = self.summary.stopped_by or reason
         self._stop.set()
-        if stop_source := getattr(self._source, "stop", None):
-            stop_source()  # a source waiting for input returns now, not at its idle timeout
+        self._stop_source()
+
+    def _stop_source(self) -> None:
+        """A source waiting for input (the raw topic) returns now, not at its idle timeout."""
+        if stop := getattr(self._source, "stop", None):
+            stop()
 
     def run(self, on_progress: Callable[[StreamSummary], None] = lambda _: None) -> StreamSummary:
         self.start()
         source = self._source = open_source(self.settings, self.options, self.plan)
-        if self._stop.is_set() and (stop_source := getattr(source, "stop", None)):
-            stop_source()  # stopped before the source was open
+        if self._stop.is_set():  # stopped before the source was open
+            self._stop_source()
         self.summary.start()
         head_lost = False
         try:
