@@ -108,18 +108,19 @@ class Stage:
     def run(self, batches: list[list[RawWorkout]]) -> Run:
         import ray
 
-        run, in_flight, done, turn = Run(samples=[(0.0, 0, 0, 0)]), deque[tuple[Any, int]](), 0, 0
+        run, done, turn = Run(samples=[(0.0, 0, 0, 0)]), 0, 0
+        in_flight: deque[tuple[list[Any], int]] = deque()  # a batch's part refs, its size
         calls_before, started = service_calls(self.url), time.perf_counter()
         next_sample = started
         while turn < len(batches) or in_flight:
             while turn < len(batches) and len(in_flight) < self.args.max_in_flight:
-                ref = submit_enrichment(self.actors, batches[turn], self.router, turn)
-                in_flight.append((ref, len(batches[turn])))
+                refs = submit_enrichment(self.actors, batches[turn], self.router, turn)
+                in_flight.append((refs, len(batches[turn])))
                 turn += 1
-            ray.wait([in_flight[0][0]], timeout=SAMPLE_EVERY_S)
-            while in_flight and ray.wait([in_flight[0][0]], timeout=0)[0]:
-                ref, size = in_flight.popleft()
-                assert not ray.get(ref).dead_letters, "a workout was dead-lettered"
+            ray.wait(in_flight[0][0], num_returns=len(in_flight[0][0]), timeout=SAMPLE_EVERY_S)
+            while in_flight and _all_ready(in_flight[0][0]):
+                refs, size = in_flight.popleft()
+                assert not any(p.dead_letters for p in ray.get(refs)), "a workout was dead-lettered"
                 done += size
             if time.perf_counter() >= next_sample or not in_flight:
                 run.samples.append(self._sample(started, done, calls_before))
@@ -142,6 +143,12 @@ class Stage:
         ray.get([a.close.remote() for a in self.actors])
         for actor in self.actors:
             ray.kill(actor)
+
+
+def _all_ready(refs: list[Any]) -> bool:
+    import ray
+
+    return len(ray.wait(refs, num_returns=len(refs), timeout=0)[0]) == len(refs)
 
 
 def service_calls(url: str) -> int:

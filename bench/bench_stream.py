@@ -2,7 +2,9 @@
 raw limits of the store and the broker, and the whole pipeline end to end.
 
 One seeded set of workouts (``--events``, the generator's seed, so the same event_ids
-everywhere), enriched once with fixed calories and published once to a fresh topic. Every
+everywhere), enriched once with fixed calories and published once to a fresh topic with
+fitray's producer settings (the same compression as the pipeline's producer, so the consumer
+sides read the bytes the end-to-end run's consumers read). Every
 consumer side drains all of it with a consumer group of its own into a database of its own:
 
 - fitray, consumer pool: ``--consumers`` Ray actors of ``ConsumerWorker`` (consume up to 1,000,
@@ -51,7 +53,7 @@ from confluent_kafka.admin import AdminClient
 from bench.cpu import CpuSplit
 from bench.harness import CEILING, FITRAY, INFO, ORIGINAL, Bench, interleave, parse_args
 from bench.services import calorie_service
-from fitray.clients.kafka import consumer_config, ensure_topics
+from fitray.clients.kafka import consumer_config, ensure_topics, producer_config
 from fitray.clients.mongo import mongo_client
 from fitray.clients.ray import connect_ray
 from fitray.config import Settings, get_settings
@@ -239,8 +241,7 @@ def enriched_messages(settings: Settings, events: int, seed: int) -> list[tuple[
 
 
 def publish(settings: Settings, topic: str, messages: list[tuple[bytes, bytes]]) -> None:
-    producer = Producer({"bootstrap.servers": settings.kafka_bootstrap_servers, "acks": "all",
-                         "linger.ms": 10})  # fmt: skip
+    producer = Producer(producer_config(settings))
     for key, value in messages:
         while True:
             try:

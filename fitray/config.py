@@ -276,7 +276,7 @@ class Settings(BaseSettings):
         2, ge=1, description="Ray consumer actors in the group (more than partitions idle)."
     )
     stream_batch_size: int = Field(
-        500, ge=1, description="Workouts per enrichment call (one Ray call costs ~1 ms)."
+        1000, ge=1, description="Workouts per enrichment call (one Ray call costs ~1 ms)."
     )
     stream_max_in_flight: int = Field(
         6, ge=1, description="Batches between the source and Kafka's ack (backpressure bound)."

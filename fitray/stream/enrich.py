@@ -15,7 +15,8 @@ worker's cache then holds its own part of the key space, never a key another one
 the cluster asks the API once per key instead of once per key per worker. The whole key, not
 the activity alone, is hashed: a few activities carry most workouts (in the generator's data
 one has 37 %), and routing by activity would give one worker most of the work. A batch split
-over several workers is joined again on one of them, so the producer gets one result per batch.
+over several workers goes to the producer as its parts' references, in one call: Ray hands it
+the parts, and it produces them as one batch (no extra actor call to join them first).
 """
 
 from __future__ import annotations
@@ -77,16 +78,6 @@ class EnrichmentWorker:
         )
         self._metrics.batch(len(workouts), len(batch.records), batch.enrich_s)
         return batch
-
-    async def join(self, *parts: EnrichedBatch) -> EnrichedBatch:
-        """One batch again from the parts other workers enriched (Ray resolves the refs)."""
-        joined = EnrichedBatch([])
-        for part in parts:
-            joined.records += part.records
-            joined.dead_letters += part.dead_letters
-            joined.workouts_in += part.workouts_in
-            joined.enrich_s = max(joined.enrich_s, part.enrich_s)
-        return joined
 
     async def stats(self) -> dict[str, Any]:
         """The calorie client's counters (calls, cache hits, coalesced lookups...)."""
@@ -183,17 +174,15 @@ def encode_workouts(workouts: Sequence[RawWorkout]) -> bytes:
 
 def submit_enrichment(
     enrichers: Sequence[Any], workouts: list[RawWorkout], router: KeyRouter | None, turn: int
-) -> Any:
-    """Enrich one batch on Ray: split by key over ``enrichers`` (joined on one of them), or
-    whole on the ``turn``-th (round robin: ``router`` None). Returns the EnrichedBatch's ref."""
+) -> list[Any]:
+    """Enrich one batch on Ray: split by key over ``enrichers``, or whole on the ``turn``-th
+    (round robin: ``router`` None). Returns the refs of its parts' EnrichedBatches, in the
+    enrichers' order (one ref unless the batch was split)."""
     n = len(enrichers)
     if router is None or n == 1:
-        return enrichers[turn % n].enrich.remote(encode_workouts(workouts))
-    refs = [enrichers[i].enrich.remote(encode_workouts(part))
+        return [enrichers[turn % n].enrich.remote(encode_workouts(workouts))]
+    return [enrichers[i].enrich.remote(encode_workouts(part))
             for i, part in enumerate(router.split(workouts, n)) if part]  # fmt: skip
-    if len(refs) == 1:
-        return refs[0]
-    return enrichers[turn % n].join.remote(*refs)
 
 
 def _dead_letter(letter: DeadLetter) -> DeadLetterRecord:

@@ -183,13 +183,12 @@ class StreamPipeline:
         if not failures:
             self.summary.generated += len(batch.workouts)
             self._source_metrics.batch(0, len(batch.workouts), 0.0)
-        enriched = submit_enrichment(
+        parts = submit_enrichment(
             self.enrichers, batch.workouts, self._router(), self.summary.batches
         )
         self.summary.batches += 1
-        return _InFlight(
-            self.actors.producer.send_enriched.remote(enriched, batch.dead_letters), batch
-        )
+        send = self.actors.producer.send_enriched
+        return _InFlight(send.remote(*parts, source_dead_letters=batch.dead_letters), batch)
 
     def _router(self) -> KeyRouter | None:
         """Key routing (``stream_enrich_routing``), built on first use: it reads the mapping."""

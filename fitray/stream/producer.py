@@ -90,12 +90,15 @@ class BatchProducer:
 
     def send_enriched(
         self,
-        batch: EnrichedBatch,
+        *parts: EnrichedBatch,
         source_dead_letters: Sequence[DeadLetterRecord] = (),
     ) -> ProduceReport:
-        """An enrichment actor's output (passed by reference) plus the source's dead letters."""
-        report = self.send(batch.records, [*source_dead_letters, *batch.dead_letters])
-        report.enriched = len(batch.records)
+        """One batch from its enrichment parts (passed by reference: Ray resolves them here)
+        plus the source's dead letters."""
+        records = [record for part in parts for record in part.records]
+        letters = [*source_dead_letters, *(d for part in parts for d in part.dead_letters)]
+        report = self.send(records, letters)
+        report.enriched = len(records)
         return report
 
     def flush(self, timeout_s: float = 30.0) -> int:

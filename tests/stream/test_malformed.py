@@ -11,9 +11,10 @@ from typing import Any
 from confluent_kafka.admin import NewTopic
 
 from fitray.clients.kafka import admin_client, partition_lag
-from fitray.dead_letters import Stage
+from fitray.dead_letters import DeadLetterCode, Stage
 from fitray.stream.consumer import ConsumerWorker
-from fitray.stream.dead_letter import decode_headers
+from fitray.stream.dead_letter import DeadLetterRecord, decode_headers
+from fitray.stream.enrich import EnrichedBatch
 from fitray.stream.pipeline import StreamPipeline
 from fitray.stream.producer import BatchProducer
 from fitray.stream.source import WorkoutGenerator
@@ -160,6 +161,35 @@ def test_only_the_record_kafka_refuses_is_dead_lettered_at_the_produce_stage(
     headers = decode_headers(letter.headers())
     assert (headers["stage"], headers["code"], letter.key()) == ("produce", "too_large", b"big-one")
     assert "MSG_SIZE_TOO_LARGE" in headers["reason"] and letter.value() == too_big
+
+
+def test_the_producer_sends_a_split_batch_from_its_parts_with_every_dead_letter(
+    stream_env: StreamEnv,
+) -> None:
+    """A batch enriched in parts by several actors reaches the producer as the parts: every
+    record is produced once and the source's and each part's dead letters are all sent."""
+    s = stream_env.settings
+    records = [(w.event_id, w.model_dump_json().encode()) for w in enriched(8, 5)]
+
+    def letter(key: str, stage: Stage) -> DeadLetterRecord:
+        code = DeadLetterCode.INVALID_RECORD
+        return DeadLetterRecord.of_object(
+            {"event_id": key}, stage=stage, reason=f"{key} is bad", code=code, key=key
+        )
+
+    parts = [
+        EnrichedBatch(records[:2], [letter("part-0", Stage.ENRICH)], 3),
+        EnrichedBatch(records[2:], [letter("part-1", Stage.ENRICH)], 4),
+    ]
+    producer = BatchProducer(s, stream_env.topic, stream_env.dead_letter_topic)
+    report = producer.send_enriched(*parts, source_dead_letters=[letter("source", Stage.SOURCE)])
+    producer.close()
+    assert (report.enriched, report.produced) == (5, 5)
+    assert report.dead_letters == {Stage.ENRICH: 2, Stage.SOURCE: 1}
+    stored = read_all(s.kafka_bootstrap_servers, stream_env.topic, 5)
+    assert sorted(m.key() for m in stored) == sorted(k.encode() for k, _ in records)
+    letters = read_all(s.kafka_bootstrap_servers, stream_env.dead_letter_topic, 3)
+    assert sorted(m.key() for m in letters) == [b"part-0", b"part-1", b"source"]
 
 
 def test_a_document_the_store_refuses_is_dead_lettered_at_the_store_stage(

@@ -24,7 +24,6 @@ from fitray.calories.resolve import ActivityResolver
 from fitray.config import Settings, get_settings
 from fitray.schema import RawWorkout, parse_enriched
 from fitray.stream.enrich import (
-    EnrichedBatch,
     EnrichmentWorker,
     KeyRouter,
     encode_workouts,
@@ -126,12 +125,12 @@ class Method:
 
 @dataclass
 class FakeActor:
-    """A pure double of an actor handle: records ``.enrich.remote``/``.join.remote`` calls."""
+    """A pure double of an actor handle: records ``.enrich.remote`` calls."""
 
     calls: list[tuple[str, tuple[Any, ...]]] = field(default_factory=list)
 
     def __post_init__(self) -> None:
-        self.enrich, self.join = Method("enrich", self.calls), Method("join", self.calls)
+        self.enrich = Method("enrich", self.calls)
 
 
 def test_round_robin_sends_each_batch_whole_to_the_next_actor() -> None:
@@ -143,34 +142,25 @@ def test_round_robin_sends_each_batch_whole_to_the_next_actor() -> None:
     assert all(call == ("enrich", (encode_workouts(batch),)) for a in actors for call in a.calls)
 
 
-def test_key_routing_splits_a_batch_and_joins_its_parts_on_one_actor() -> None:
+def test_key_routing_splits_a_batch_into_one_call_per_owner() -> None:
+    """Each actor gets its part, once; the refs come back in the actors' order, for the
+    producer to take in one call (no actor joins them first)."""
     actors = [FakeActor(), FakeActor(), FakeActor()]
     batch = workouts()[:300]
-    ref = submit_enrichment(actors, batch, router(), turn=4)
+    refs = submit_enrichment(actors, batch, router(), turn=4)
     parts = router().split(batch, 3)
     for actor, part in zip(actors, parts, strict=True):
-        assert ("enrich", (encode_workouts(part),)) in actor.calls
-    assert ref[0] == "join" and ref in [("join", c[1]) for c in actors[4 % 3].calls]
-    assert len(ref[1]) == 3  # the three parts' refs
+        assert actor.calls == [("enrich", (encode_workouts(part),))]
+    assert refs == [("enrich", (encode_workouts(part),)) for part in parts]
 
 
-def test_a_batch_owned_by_one_actor_is_not_joined() -> None:
+def test_a_batch_owned_by_one_actor_is_one_call() -> None:
     actors = [FakeActor(), FakeActor()]
     first = workouts()[0]
     batch = [first] * 5
-    ref = submit_enrichment(actors, batch, router(), turn=0)
-    assert ref == ("enrich", (encode_workouts(batch),))
-
-
-async def test_join_puts_the_parts_back_into_one_batch() -> None:
-    worker = EnrichmentWorker(settings())
-    parts = [
-        EnrichedBatch([("a", b"1")], [], 2, 0.5),
-        EnrichedBatch([("b", b"2"), ("c", b"3")], [], 2, 0.25),
-    ]
-    joined = await worker.join(*parts)
-    assert joined.records == [("a", b"1"), ("b", b"2"), ("c", b"3")]
-    assert (joined.workouts_in, joined.enrich_s) == (4, 0.5)
+    refs = submit_enrichment(actors, batch, router(), turn=0)
+    assert refs == [("enrich", (encode_workouts(batch),))]
+    assert sum(len(a.calls) for a in actors) == 1
 
 
 async def test_a_batch_shipped_as_json_is_enriched_as_the_workouts_themselves() -> None:
