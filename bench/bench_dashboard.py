@@ -6,7 +6,9 @@ through the stream. ``fitray dashboard``'s Streamlit server serves it; Debian's 
 driven by Playwright, opens the page in a fresh context every round. Times come from the
 page itself (``performance.now()``, an observer installed before the page's own scripts):
 
-- fitray, first paint: navigation start to the KPIs shown (charts drawn: in ``extra``);
+- fitray, first paint: navigation start to the KPIs shown (in ``extra``: the charts drawn,
+  the browser's first contentful paint, and when the last of the page's script files had
+  arrived: Streamlit fetches each element's code when the element first appears);
 - fitray, filter change: the click on a Body Part value to the "Total Exercises" KPI showing
   that value's count (checked against SQL);
 - ceiling: the same aggregates straight from the warehouse in this process
@@ -54,6 +56,13 @@ from fitray.warehouse.sql import create_loads_sql, create_target_sql, insert_loa
 __all__ = ["build_warehouse", "main"]
 
 SMOKE = {"rows": 2_000, "rounds": 1}
+# the browser's own marks of a visit, in seconds from navigation start
+MARKS = """(() => {
+  const scripts = performance.getEntriesByType('resource').filter(r => r.name.endsWith('.js'));
+  const fcp = performance.getEntriesByName('first-contentful-paint')[0];
+  return {fcp: fcp ? fcp.startTime / 1000 : null, scripts: scripts.length,
+          scripts_done: Math.max(0, ...scripts.map(r => r.responseEnd)) / 1000};
+})()"""
 CHROMIUM = "/usr/bin/chromium"
 BARE_APP = Path(__file__).with_name("bare_streamlit_app.py")
 BODY_PARTS = ("Chest", "Quadriceps", "Abdominals", "Shoulders", "Biceps")  # one per round
@@ -138,6 +147,7 @@ class PageRounds:
             name: [] for name in ("first_visit", "charts_drawn", "page_loaded", "filter_change",
                                   "reload", "reload_charts_drawn")
         }  # fmt: skip
+        self.marks: list[dict[str, float]] = []  # the first visits' browser marks
 
     def run(self, body_part: str) -> None:
         context = self.browser.chromium.new_context(viewport={"width": 1400, "height": 1400})
@@ -146,6 +156,7 @@ class PageRounds:
             page.add_init_script(OBSERVER % (KPI, 5))
             page.goto(self.url)
             self._paint(page, "first_visit", "charts_drawn")
+            self.marks.append(page.evaluate(MARKS))
             self.times["page_loaded"].append(
                 page.evaluate("performance.getEntriesByType('navigation')[0].loadEventEnd") / 1000
             )
@@ -193,17 +204,27 @@ def start_dashboard(
     return process
 
 
-def bare_first_visit(browser: Browser, url: str) -> float:
-    """Navigation start to the bare page's metric shown, in a fresh context."""
+def bare_first_visit(browser: Browser, url: str) -> tuple[float, dict[str, float]]:
+    """Navigation start to the bare page's metric shown, in a fresh context; the browser's
+    marks of the visit."""
     context = browser.chromium.new_context(viewport={"width": 1400, "height": 1400})
     try:
         page = context.new_page()
         page.add_init_script(OBSERVER % (KPI, 0))
         page.goto(url)
         page.wait_for_function("window.__bench.kpisAt")
-        return float(page.evaluate("window.__bench.kpisAt")) / 1000
+        return float(page.evaluate("window.__bench.kpisAt")) / 1000, page.evaluate(MARKS)
     finally:
         context.close()
+
+
+def _marks(visits: list[dict[str, float]]) -> dict[str, list[float]]:
+    """Per visit: first contentful paint, script files fetched, the last one's arrival."""
+    return {
+        "first_contentful_paint_s": [v["fcp"] for v in visits],
+        "script_files": [v["scripts"] for v in visits],
+        "scripts_done_s": [v["scripts_done"] for v in visits],
+    }
 
 
 def _page_cache_s() -> int:
@@ -263,7 +284,7 @@ def _measure(args: argparse.Namespace, settings: Settings, built_s: float) -> in
                       "first visit -> metric shown", CEILING)  # fmt: skip
     server = start_dashboard(path, args.port, path.with_name("dashboard.log"))
     bare_server = start_dashboard(path, args.port + 1, path.with_name("bare.log"), BARE_APP)
-    browser = Browser()
+    browser, bare_marks = Browser(), []
     try:
         wait_s = _page_cache_s() + 1
         rounds = PageRounds(browser, dashboard_url(args.port), counts, wait_s)
@@ -272,7 +293,9 @@ def _measure(args: argparse.Namespace, settings: Settings, built_s: float) -> in
             if index:
                 time.sleep(wait_s)  # past the page's cache: every round reads the warehouse
             rounds.run(part)
-            bare.seconds.append(bare_first_visit(browser, dashboard_url(args.port + 1)))
+            seconds, marks = bare_first_visit(browser, dashboard_url(args.port + 1))
+            bare.seconds.append(seconds)
+            bare_marks.append(marks)
             interleave(1, [(sql_all, partial(_all_panels, settings)),
                            (sql_one, partial(_filtered, settings, part))])  # fmt: skip
     finally:
@@ -283,7 +306,9 @@ def _measure(args: argparse.Namespace, settings: Settings, built_s: float) -> in
     times = rounds.times
     paint.seconds, reload.seconds = times["first_visit"], times["reload"]
     change.seconds = times["filter_change"]
-    paint.extra = {"charts_drawn_s": times["charts_drawn"], "load_event_s": times["page_loaded"]}
+    paint.extra = {"charts_drawn_s": times["charts_drawn"], "load_event_s": times["page_loaded"],
+                   **_marks(rounds.marks)}  # fmt: skip
+    bare.extra = _marks(bare_marks)
     reload.extra = {"charts_drawn_s": times["reload_charts_drawn"]}
     bench.ratio(sql_all, paint)
     bench.ratio(sql_all, reload)
