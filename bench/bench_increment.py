@@ -63,6 +63,18 @@ BASE_RATE_S = 0.01  # base documents 10 ms apart
 NEW_SPAN = timedelta(minutes=10)
 
 
+def drop_orphans(settings: Settings) -> list[str]:
+    """Drop the databases of runs that were killed before their clean-up (several GB each at
+    3M documents); benches never overlap, so any such database is an orphan."""
+    with _pg(settings, "postgres") as conn:
+        sql = "SELECT datname FROM pg_database WHERE datname LIKE 'bench\\_increment\\_%'"
+        names = [row[0] for row in conn.execute(sql).fetchall()]
+        for name in names:
+            print(f"dropping {name}, left by a bench_increment run that did not finish")
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    return names
+
+
 def _sizes(text: str) -> list[int]:
     return [int(part) for part in text.split(",") if part.strip()]
 
@@ -81,6 +93,8 @@ class Store:
 
     def __enter__(self) -> Store:
         wait_until(lambda: not port_in_use(self.settings.mongo_port), 30)
+        if self.backend == "postgresql":
+            drop_orphans(self.settings)
         try:
             self.stack.up()
         except BaseException:
