@@ -28,6 +28,7 @@ from prefect.cache_policies import NO_CACHE
 from prefect.context import FlowRunContext
 from prefect.task_runners import TaskRunner, ThreadPoolTaskRunner
 from prefect_ray import RayTaskRunner
+from prefect_ray.context import remote_options
 
 from fitray.batch import steps
 from fitray.batch.summary import BatchSummary, SliceResult
@@ -152,14 +153,16 @@ def _transform(
 ) -> list[SliceResult]:
     extracted_at, on_ray = datetime.now(UTC), _on_ray()
     futures = []
-    for part, (offset, length) in enumerate(
-        steps.plan_slices(documents.num_rows, settings.batch_rows, settings.batch_max_tasks)
-    ):
-        rows = documents.slice(offset, length)
-        piece = [_ray_put(rows)] if on_ray else [rows]
-        futures.append(
-            transform.submit(settings, piece, exercises_f, summary.load_id, part, extracted_at)
-        )
+    plan = steps.plan_slices(documents.num_rows, settings.batch_rows, settings.batch_max_tasks)
+    # dealt over the cluster's nodes: Ray's default packs the driver's node first, and slices
+    # that finish quickly left a second node idle
+    with remote_options(scheduling_strategy="SPREAD"):
+        for part, (offset, length) in enumerate(plan):
+            rows = documents.slice(offset, length)
+            piece = [_ray_put(rows)] if on_ray else [rows]
+            futures.append(
+                transform.submit(settings, piece, exercises_f, summary.load_id, part, extracted_at)
+            )
     slices = [f.result() for f in futures]
     for result in slices:
         for name, seconds in result.seconds.items():

@@ -55,8 +55,9 @@ def test_batch_slices_run_on_both_nodes_and_load_once(
 ) -> None:
     ids = {f"c{i:04d}" for i in range(400)}
     seed(mongo_db, [make_doc(i, BASE_TIME) for i in sorted(ids)])
-    # 4 slices of one CPU each: more than the head's 2 CPUs, so Ray places some on the worker
-    settings = batch_settings.model_copy(update={"batch_rows": 100, "batch_max_tasks": 4})
+    # 2 slices of one CPU: both fit on the head's 2 CPUs, where Ray's default would keep them;
+    # the flow spreads its slices over the nodes
+    settings = batch_settings.model_copy(update={"batch_rows": 200, "batch_max_tasks": 2})
     summary = run_batch_flow(settings, "duckdb")
     assert set(summary.nodes) == {two_nodes.head, two_nodes.worker}
     assert_loaded_once(settings, ids, summary)
