@@ -178,8 +178,8 @@ def test_the_producer_sends_a_split_batch_from_its_parts_with_every_dead_letter(
         )
 
     parts = [
-        EnrichedBatch(records[:2], [letter("part-0", Stage.ENRICH)], 3),
-        EnrichedBatch(records[2:], [letter("part-1", Stage.ENRICH)], 4),
+        EnrichedBatch(records[:2], [letter("part-0", Stage.ENRICH)]),
+        EnrichedBatch(records[2:], [letter("part-1", Stage.ENRICH)]),
     ]
     producer = BatchProducer(s, stream_env.topic, stream_env.dead_letter_topic)
     report = producer.send_enriched(*parts, source_dead_letters=[letter("source", Stage.SOURCE)])
