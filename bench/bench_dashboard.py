@@ -14,6 +14,11 @@ page itself (``performance.now()``, an observer installed before the page's own 
 - ceiling: the same aggregates straight from the warehouse in this process
   (``fetch_options`` + ``fetch_analysis``; ``fetch_analysis`` with the filter): what the
   page costs beyond its SQL;
+- fitray --lite, first paint: navigation start to the KPIs painted (the browser's element
+  timing of the KPI text; the page is server-rendered, streamed KPIs first, with no script of
+  its own); in ``extra``: the load event (every chart in) and the first contentful paint;
+- fitray --lite, filter change: the click on Apply (a Body Part ticked first) to the next
+  page's KPIs painted, from the browser's clock across the navigation (checked against SQL);
 - floor: a bare Streamlit page (``bench/bare_streamlit_app.py``: a title and one metric, no
   data), served with the same options and opened the same way: Streamlit's own start-up in
   a cold browser, which no page built on it can beat.
@@ -190,6 +195,88 @@ class PageRounds:
         return float(marks["changedAt"] - marks["clickAt"]) / 1000
 
 
+LITE_CLICK = """document.addEventListener("pointerdown", (e) => {
+  if (e.target.closest("button"))
+    sessionStorage.setItem("clickAt", String(performance.timeOrigin + performance.now()));
+}, true);"""
+# resolves once the three KPI texts are painted (element timing), with the page's other marks
+LITE_MARKS = """new Promise((resolve) => {
+  new PerformanceObserver((list, observer) => {
+    const kpis = list.getEntries().filter((e) => e.identifier === "kpi");
+    if (kpis.length < 3) return;
+    observer.disconnect();
+    const fcp = performance.getEntriesByName("first-contentful-paint")[0];
+    const click = sessionStorage.getItem("clickAt");
+    resolve({kpis: Math.max(...kpis.map((e) => e.renderTime)), fcp: fcp ? fcp.startTime : null,
+             origin: performance.timeOrigin, click: click === null ? null : Number(click),
+             total: document.querySelector('[data-kpi="Total Exercises"] .value').textContent});
+  }).observe({type: "element", buffered: true});
+})"""
+
+
+class LiteRounds:
+    """One round on ``fitray dashboard --lite``: a first visit in a fresh browser, then one
+    Body Part ticked and Apply clicked (a new page from the server)."""
+
+    def __init__(self, browser: Browser, url: str, counts: dict[str, int]) -> None:
+        self.browser, self.url, self.counts = browser, url, counts
+        self.times: dict[str, list[float]] = {
+            name: [] for name in ("first_visit", "page_loaded", "fcp", "filter_change",
+                                  "filter_loaded")
+        }  # fmt: skip
+
+    def run(self, body_part: str) -> None:
+        context = self.browser.chromium.new_context(viewport={"width": 1400, "height": 1400})
+        try:
+            page = context.new_page()
+            page.add_init_script(LITE_CLICK)
+            page.goto(self.url)
+            marks = page.evaluate(LITE_MARKS)
+            self.times["first_visit"].append(marks["kpis"] / 1000)
+            self.times["fcp"].append(marks["fcp"] / 1000)
+            self.times["page_loaded"].append(_load_event_s(page))
+            box = page.locator('details[data-filter="body_part"]')
+            box.locator("summary").click()
+            box.get_by_label(body_part, exact=True).check()
+            with page.expect_navigation():
+                page.get_by_role("button", name="Apply").click()
+            marks = page.evaluate(LITE_MARKS)
+            if marks["total"] != f"{self.counts[body_part]:,}":
+                raise AssertionError(f"{body_part}: lite page shows {marks['total']}")
+            self.times["filter_change"].append(
+                (marks["origin"] + marks["kpis"] - marks["click"]) / 1000
+            )
+            self.times["filter_loaded"].append(
+                (marks["origin"] - marks["click"]) / 1000 + _load_event_s(page)
+            )
+        finally:
+            context.close()
+
+
+def _load_event_s(page: Any) -> float:
+    page.wait_for_load_state("load")
+    return float(page.evaluate("performance.getEntriesByType('navigation')[0].loadEventEnd")) / 1000
+
+
+def start_lite(path: Path, port: int, log: Path) -> subprocess.Popen[bytes]:
+    """``fitray dashboard --lite`` (the real CLI) on the warehouse; returns once it printed its
+    address (the chart engine is warm by then)."""
+    env = {"FITRAY_WAREHOUSE_BACKEND": "duckdb", "FITRAY_DUCKDB_PATH": str(path)}
+    command = [sys.executable, "-m", "fitray", "dashboard", "--lite", "--port", str(port)]
+    with open(log, "wb") as out:
+        process = subprocess.Popen(
+            command, env={**os.environ, **env}, cwd=path.parent,
+            stdout=out, stderr=subprocess.STDOUT,
+        )  # fmt: skip
+    deadline = time.monotonic() + 60
+    while f"dashboard: {dashboard_url(port)}" not in log.read_text():
+        if process.poll() is not None or time.monotonic() > deadline:
+            process.kill()
+            raise RuntimeError(f"fitray dashboard --lite did not start: {log.read_text()[-2000:]}")
+        time.sleep(0.2)  # poll interval of a condition with a deadline
+    return process
+
+
 def start_dashboard(
     path: Path, port: int, log: Path, app: Path = APP_PATH
 ) -> subprocess.Popen[bytes]:
@@ -282,17 +369,24 @@ def _measure(args: argparse.Namespace, settings: Settings, built_s: float) -> in
     sql_one = bench.side("sql_filtered", "ceiling: the filtered panels' SQL alone", CEILING)
     bare = bench.side("bare_first_visit", "floor: bare Streamlit page (title, one metric), "
                       "first visit -> metric shown", CEILING)  # fmt: skip
+    lite_paint = bench.side("lite_first_visit", "fitray --lite: first visit, navigation -> "
+                            "KPIs painted", FITRAY)  # fmt: skip
+    lite_change = bench.side("lite_filter_change", "fitray --lite: filter change, Apply -> "
+                             "KPIs painted", FITRAY)  # fmt: skip
     server = start_dashboard(path, args.port, path.with_name("dashboard.log"))
     bare_server = start_dashboard(path, args.port + 1, path.with_name("bare.log"), BARE_APP)
+    lite_server = start_lite(path, args.port + 2, path.with_name("lite.log"))
     browser, bare_marks = Browser(), []
     try:
         wait_s = _page_cache_s() + 1
         rounds = PageRounds(browser, dashboard_url(args.port), counts, wait_s)
+        lite = LiteRounds(browser, dashboard_url(args.port + 2), counts)
         for index in range(args.rounds):
             part = BODY_PARTS[index % len(BODY_PARTS)]
             if index:
                 time.sleep(wait_s)  # past the page's cache: every round reads the warehouse
             rounds.run(part)
+            lite.run(part)
             seconds, marks = bare_first_visit(browser, dashboard_url(args.port + 1))
             bare.seconds.append(seconds)
             bare_marks.append(marks)
@@ -300,7 +394,7 @@ def _measure(args: argparse.Namespace, settings: Settings, built_s: float) -> in
                            (sql_one, partial(_filtered, settings, part))])  # fmt: skip
     finally:
         browser.close()
-        for process in (server, bare_server):
+        for process in (server, bare_server, lite_server):
             process.terminate()
             process.wait(timeout=20)
     times = rounds.times
@@ -310,12 +404,19 @@ def _measure(args: argparse.Namespace, settings: Settings, built_s: float) -> in
                    **_marks(rounds.marks)}  # fmt: skip
     bare.extra = _marks(bare_marks)
     reload.extra = {"charts_drawn_s": times["reload_charts_drawn"]}
+    lite_paint.seconds, lite_change.seconds = lite.times["first_visit"], lite.times["filter_change"]
+    lite_paint.extra = {"load_event_s": lite.times["page_loaded"],
+                        "first_contentful_paint_s": lite.times["fcp"]}  # fmt: skip
+    lite_change.extra = {"load_event_s": lite.times["filter_loaded"]}
     bench.ratio(sql_all, paint)
     bench.ratio(sql_all, reload)
     bench.ratio(sql_one, change)
     bench.ratio(bare, paint)
+    bench.ratio(sql_all, lite_paint)
+    bench.ratio(sql_one, lite_change)
+    bench.ratio(lite_paint, paint)  # how many times sooner than the Streamlit page
     bench.note(f"warehouse of {args.rows:,} rows built from Arrow in {built_s:.1f} s (not timed)")
-    bench.note("ratio = page time / SQL time: what Streamlit, the network and drawing add")
+    bench.note("ratio vs SQL = page time / SQL time: what the server, the network and drawing add")
     bench.finish(args.out)
     return 0
 

@@ -38,6 +38,14 @@ def dashboard(
             dir_okay=False,
         ),
     ] = None,
+    lite: Annotated[
+        bool,
+        typer.Option(
+            "--lite",
+            help="Serve Exercises Analysis as one page drawn on the server instead: no "
+            "JavaScript, shows its numbers at once (no Pipeline health page; `fitray report`).",
+        ),
+    ] = False,
     body_part: Annotated[FilterValues, _filter_option("--body-part", "body part")] = None,
     equipment: Annotated[FilterValues, _filter_option("--equipment", "equipment")] = None,
     exercise_type: Annotated[
@@ -46,7 +54,7 @@ def dashboard(
     level: Annotated[FilterValues, _filter_option("--level", "exercise level")] = None,
 ) -> None:
     """Serve the dashboard (Exercises Analysis, Pipeline health) on 127.0.0.1, offline; or
-    --export a self-contained HTML report."""
+    --export a self-contained HTML report; --lite serves a server-rendered page instead."""
     filters = Filters(
         tuple(body_part or ()),
         tuple(equipment or ()),
@@ -58,7 +66,11 @@ def dashboard(
         return
     if not filters.is_all():
         raise typer.BadParameter("filters apply to --export; on the web page, pick them there")
-    _serve(port or get_settings().dashboard_port)
+    port = port or get_settings().dashboard_port
+    if lite:
+        _serve_lite(port)
+    else:
+        _serve(port)
 
 
 def _export(path: Path, filters: Filters) -> None:
@@ -66,6 +78,22 @@ def _export(path: Path, filters: Filters) -> None:
 
     written = write_report(get_settings(), path, filters)
     console.print(f"wrote {written} ({describe_filters(filters)})", highlight=False, soft_wrap=True)
+
+
+def _serve_lite(port: int) -> None:
+    from fitray.dashboard.lite import serve
+
+    def ready(url: str) -> None:
+        console.print(
+            f"dashboard: {url} (Exercises Analysis, drawn on the server); Ctrl-C stops it",
+            highlight=False,
+            soft_wrap=True,
+        )
+
+    try:
+        serve(get_settings(), port, ready)
+    except KeyboardInterrupt:
+        err_console.print("stopping the dashboard")
 
 
 def _serve(port: int) -> None:

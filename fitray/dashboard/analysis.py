@@ -9,7 +9,7 @@ driver might still return is turned into ``None`` here.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
@@ -39,6 +39,9 @@ __all__ = [
     "fetch_analysis",
     "fetch_options",
     "finite_or_none",
+    "read_bars",
+    "read_kpis",
+    "read_options",
 ]
 
 UNKNOWN_LABEL = "(unknown)"  # rows whose exercise the reference CSV does not know
@@ -85,21 +88,37 @@ def fetch_options(settings: Settings) -> dict[str, list[str]]:
     """Every value each filter can offer; raises :class:`WarehouseEmpty` before any load."""
     with open_reader(settings) as read:
         _require_rows(read, settings)
-        return {dim: [str(r[0]) for r in read(options_query(dim))] for dim in DIMENSIONS}
+        return read_options(read)
 
 
 def fetch_analysis(settings: Settings, filters: Filters) -> Analysis:
     """KPIs and breakdowns for ``filters``, from one read-only snapshot of the warehouse."""
-    dialect = settings.warehouse_backend
     with open_reader(settings) as read:
-        loads, last_load_at = _require_rows(read, settings)
-        total, avg_kcal, avg_rating, ratings = read(kpi_query(filters, dialect))[0]
-        kpis = Kpis(int(total), finite_or_none(avg_kcal), finite_or_none(avg_rating), int(ratings))
-        bars = {} if not kpis.total_exercises else {
-            chart.key: _bars(chart, read(breakdown_query(chart, filters, dialect)))
-            for chart in CHARTS
-        }  # fmt: skip
-    return Analysis(filters, kpis, bars, loads, last_load_at)
+        return read_bars(read, settings, read_kpis(read, settings, filters))
+
+
+def read_options(read: Reader) -> dict[str, list[str]]:
+    """Every value each filter can offer, through an open reader."""
+    return {dim: [str(r[0]) for r in read(options_query(dim))] for dim in DIMENSIONS}
+
+
+def read_kpis(read: Reader, settings: Settings, filters: Filters) -> Analysis:
+    """The analysis without its bars (KPIs and loads): what a page can show first."""
+    loads, last_load_at = _require_rows(read, settings)
+    total, avg_kcal, avg_rating, ratings = read(kpi_query(filters, settings.warehouse_backend))[0]
+    kpis = Kpis(int(total), finite_or_none(avg_kcal), finite_or_none(avg_rating), int(ratings))
+    return Analysis(filters, kpis, {}, loads, last_load_at)
+
+
+def read_bars(read: Reader, settings: Settings, analysis: Analysis) -> Analysis:
+    """``analysis`` with the five breakdowns (none when no row matches its filters)."""
+    if not analysis.has_rows:
+        return analysis
+    dialect, filters = settings.warehouse_backend, analysis.filters
+    bars = {
+        chart.key: _bars(chart, read(breakdown_query(chart, filters, dialect))) for chart in CHARTS
+    }
+    return replace(analysis, bars=bars)
 
 
 def _require_rows(read: Reader, settings: Settings) -> tuple[int, datetime | None]:

@@ -12,21 +12,25 @@ import html
 import json
 import os
 import threading
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
 from fitray.config import Settings
-from fitray.dashboard.analysis import Analysis, fetch_analysis
+from fitray.dashboard.analysis import Analysis, Bar, fetch_analysis
 from fitray.dashboard.charts import kpi_items, table_rows, vega_lite_spec
 from fitray.dashboard.exceptions import WarehouseEmpty
-from fitray.dashboard.queries import CHARTS, DIMENSIONS, Filters
+from fitray.dashboard.queries import CHARTS, DIMENSIONS, ChartSpec, Filters
 
 __all__ = [
     "REPORT_FILE",
+    "STYLE",
+    "chart_sections",
     "describe_filters",
+    "freshness_text",
+    "kpis_html",
     "refresh_report",
     "render_report_html",
     "write_report",
@@ -76,12 +80,12 @@ def render_report_html(
         f'<meta http-equiv="Content-Security-Policy" content="{CSP}">'
         f"<title>{TITLE}</title><style>{STYLE}</style></head><body>"
         f"<h1>{TITLE}</h1><p>Filters: {_e(describe_filters(filters))}. Generated {now}"
-        f"{_freshness(analysis)}.</p>"
+        f"{freshness_text(analysis)}.</p>"
     )
     if analysis is None or not analysis.has_rows:
         text = state or "No exercises match these filters."
         return f'{head}<p class="state" role="status">{_e(text)}</p></body></html>'
-    return head + _kpis(analysis) + _charts(analysis) + "</body></html>"
+    return head + kpis_html(analysis) + _charts(analysis) + "</body></html>"
 
 
 def write_report(settings: Settings, path: Path, filters: Filters | None = None) -> Path:
@@ -125,28 +129,24 @@ def refresh_report(settings: Settings, out_dir: Path) -> list[Path]:
     return written
 
 
-def _kpis(analysis: Analysis) -> str:
+def kpis_html(analysis: Analysis) -> str:
+    """The three KPIs as cards (``data-kpi`` names each)."""
     cards = "".join(
         f'<div class="kpi" data-kpi="{_e(label)}"><div class="label">{_e(label)}</div>'
-        f'<div class="value">{_e(value)}</div></div>'
+        f'<div class="value" elementtiming="kpi">{_e(value)}</div></div>'
         for label, value in kpi_items(analysis.kpis)
     )
     return f'<div class="kpis">{cards}</div>'
 
 
 def _charts(analysis: Analysis) -> str:
-    sections, specs = [], {}
-    for chart in CHARTS:
-        bars = analysis.bars.get(chart.key, ())
-        if bars:
-            specs[chart.key] = vega_lite_spec(chart, bars)
-            body = f'<div class="vega" id="vega-{chart.key}"></div>' + _table(
-                table_rows(chart, bars)
-            )
-        else:
-            body = f'<p class="state">{_e(chart.title)}: no values for these filters.</p>'
-        label = _e(chart.title)  # the chart draws its own title
-        sections.append(f'<section id="{chart.key}" aria-label="{label}">{body}</section>')
+    specs: dict[str, dict[str, Any]] = {}
+
+    def placeholder(chart: ChartSpec, bars: tuple[Bar, ...]) -> str:
+        specs[chart.key] = vega_lite_spec(chart, bars)
+        return f'<div class="vega" id="vega-{chart.key}"></div>'
+
+    sections = chart_sections(analysis, placeholder)
     data = json.dumps(specs).replace("<", "\\u003c")  # no "</script>" can hide in a label
     script = (
         f"<script>{_vega_bundle()}</script><script>const specs = {data};\n"
@@ -154,7 +154,21 @@ def _charts(analysis: Analysis) -> str:
         "  vegaEmbed('#vega-' + key, spec, {actions: false, renderer: 'svg'})\n"
         "    .catch((err) => console.error(key, err));\n}</script>"
     )
-    return f'<div class="charts">{"".join(sections)}</div>{script}'
+    return sections + script
+
+
+def chart_sections(analysis: Analysis, figure: Callable[[ChartSpec, tuple[Bar, ...]], str]) -> str:
+    """One section per chart: ``figure``'s drawing and the numbers as a table, or one line."""
+    sections = []
+    for chart in CHARTS:
+        bars = analysis.bars.get(chart.key, ())
+        if bars:
+            body = figure(chart, bars) + _table(table_rows(chart, bars))
+        else:
+            body = f'<p class="state">{_e(chart.title)}: no values for these filters.</p>'
+        label = _e(chart.title)  # the chart draws its own title
+        sections.append(f'<section id="{chart.key}" aria-label="{label}">{body}</section>')
+    return f'<div class="charts">{"".join(sections)}</div>'
 
 
 def _table(rows: Iterable[dict[str, str]]) -> str:
@@ -166,7 +180,8 @@ def _table(rows: Iterable[dict[str, str]]) -> str:
     return f"<details><summary>data</summary><table><tr>{header}</tr>{body}</table></details>"
 
 
-def _freshness(analysis: Analysis | None) -> str:
+def freshness_text(analysis: Analysis | None) -> str:
+    """' from N loads (last ...)', or nothing before the first load."""
     if analysis is None or analysis.last_load_at is None:
         return ""
     last = analysis.last_load_at.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S UTC")

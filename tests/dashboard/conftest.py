@@ -229,16 +229,17 @@ class DashboardServer:
 
 
 @pytest.fixture
-def dashboard_server(tmp_path: Path) -> Iterator[Callable[[dict[str, str]], DashboardServer]]:
-    """Factory: start ``fitray dashboard`` with extra environment; every server stopped after."""
+def dashboard_server(tmp_path: Path) -> Iterator[Callable[..., DashboardServer]]:
+    """Factory: start ``fitray dashboard [args]`` with extra environment; every server stopped
+    after."""
     started: list[DashboardServer] = []
 
-    def start(env: dict[str, str]) -> DashboardServer:
+    def start(env: dict[str, str], *args: str) -> DashboardServer:
         port = free_port()
         log = tmp_path / f"dashboard-{port}.log"
         with open(log, "wb") as out:
             process = subprocess.Popen(
-                [sys.executable, "-m", "fitray", "dashboard", "--port", str(port)],
+                [sys.executable, "-m", "fitray", "dashboard", "--port", str(port), *args],
                 env={**os.environ, **env},
                 cwd=tmp_path,  # no .env of the work tree leaks in
                 stdout=out,

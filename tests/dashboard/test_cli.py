@@ -1,7 +1,7 @@
 """``fitray dashboard`` as a user meets it: help, a taken port, filters without --export.
 
 Serving itself (URL printed, SIGTERM stopping Streamlit too) is exercised by every browser test
-through the ``dashboard_server`` fixture.
+through the ``dashboard_server`` fixture; ``--lite`` by tests/dashboard/test_lite.py.
 """
 
 from __future__ import annotations
@@ -10,6 +10,8 @@ import os
 import socket
 import subprocess
 import sys
+
+import pytest
 
 from fitray.dashboard.server import HOST, streamlit_options
 
@@ -34,16 +36,18 @@ def test_help_names_the_port_the_export_and_every_filter() -> None:
         "--equipment",
         "--exercise-type",
         "--level",
+        "--lite",
     ):
         assert option in done.stdout
 
 
-def test_a_taken_port_is_one_error_line() -> None:
+@pytest.mark.parametrize("lite", [(), ("--lite",)], ids=["streamlit", "lite"])
+def test_a_taken_port_is_one_error_line(lite: tuple[str, ...]) -> None:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as taken:
         taken.bind((HOST, 0))
         taken.listen()
         port = taken.getsockname()[1]
-        done = fitray("--port", str(port))
+        done = fitray("--port", str(port), *lite)
     assert done.returncode == 1
     assert done.stderr.strip() == (
         f"error: port {port} on 127.0.0.1 is in use by another process; pick another with --port"
