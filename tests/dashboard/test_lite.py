@@ -230,3 +230,20 @@ def test_a_failure_after_the_kpis_replaces_only_the_charts(
     assert status == 200 and top.count("data-kpi=") == 3  # already sent: it stays
     assert _state_line(rest) == "the warehouse went away; check FITRAY_DUCKDB_PATH"
     assert "<section" not in rest and rest.endswith("</body></html>")
+
+
+@pytest.mark.parametrize("filled_warehouse", ["duckdb", "postgres"], indirect=True)
+def test_lite_page_reads_either_warehouse(filled_warehouse: Warehouse) -> None:
+    picked = {"body_part": ["Chest", "Quadriceps"]}
+    text, status = lite.render_page(
+        filled_warehouse.settings, Filters(body_part=("Chest", "Quadriceps"))
+    )
+    assert status == 200
+    shown = [
+        text.split(f'data-kpi="{label}">', 1)[1]
+        .split('elementtiming="kpi">', 1)[1]
+        .split("<", 1)[0]
+        for label in KPI_LABELS
+    ]
+    assert shown == expected_kpis(filled_warehouse, picked)
+    assert text.count("<img ") == len(CHART_SPECS) and text.endswith("</body></html>")
