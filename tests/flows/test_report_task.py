@@ -27,7 +27,9 @@ from tests.warehouse.conftest import BASE_TIME, make_doc, query, seed
 
 pytestmark = pytest.mark.slow
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
-KPI = re.compile(r'data-kpi="([^"]+)"><div class="label">[^<]*</div><div class="value">([^<]*)<')
+KPI = re.compile(
+    r'data-kpi="([^"]+)"><div class="label">[^<]*</div><div class="value"[^>]*>([^<]*)<'
+)
 
 
 def png_size(path: Path) -> tuple[int, int]:
