@@ -42,8 +42,8 @@ def dashboard(
         bool,
         typer.Option(
             "--lite",
-            help="Serve Exercises Analysis as one page drawn on the server instead: no "
-            "JavaScript, shows its numbers at once (no Pipeline health page; `fitray report`).",
+            help="Serve both pages drawn on the server instead: no JavaScript, the numbers "
+            "show at once.",
         ),
     ] = False,
     body_part: Annotated[FilterValues, _filter_option("--body-part", "body part")] = None,
@@ -85,7 +85,8 @@ def _serve_lite(port: int) -> None:
 
     def ready(url: str) -> None:
         console.print(
-            f"dashboard: {url} (Exercises Analysis, drawn on the server); Ctrl-C stops it",
+            f"dashboard: {url} (Exercises Analysis, Pipeline health; drawn on the server); "
+            "Ctrl-C stops it",
             highlight=False,
             soft_wrap=True,
         )

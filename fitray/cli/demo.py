@@ -103,8 +103,8 @@ def _where(settings: Settings) -> None:
 
     console.print(
         f"Dashboard: run `fitray dashboard`, then open {dashboard_url(settings.dashboard_port)} "
-        "(Exercises Analysis, Pipeline health); `fitray dashboard --lite` draws the analysis "
-        "on the server instead (no JavaScript, its numbers at once)",
+        "(Exercises Analysis, Pipeline health); `fitray dashboard --lite` draws both pages "
+        "on the server instead (no JavaScript, the numbers at once)",
         soft_wrap=True,
     )
     console.print(

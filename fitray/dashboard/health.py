@@ -37,10 +37,14 @@ __all__ = [
     "LOAD_HISTORY",
     "Health",
     "LoadRow",
+    "StageCount",
     "WarehouseCounts",
     "Window",
     "fetch_health",
+    "load_table",
     "read_warehouse",
+    "stage_counts",
+    "when_utc",
 ]
 
 DEFAULT_WINDOW_HOURS = 24.0
@@ -121,6 +125,58 @@ class Health:
         data["findings"] = [asdict(finding) for finding in self.findings]
         data["problems"] = self.problems
         return _jsonable(data)
+
+
+@dataclass(frozen=True)
+class StageCount:
+    """One stage's count as a page shows it: the number as text, or the line that replaces it."""
+
+    key: str  # kafka, mongodb, warehouse, dead-letters
+    label: str
+    value: str | None  # None when ``problem`` says why there is no number
+    problem: str | None = None
+    note: str = ""
+
+
+def stage_counts(health: Health) -> list[StageCount]:
+    """Kafka, MongoDB, the warehouse and the dead letters of the window, in that order."""
+    k, m, w = health.kafka, health.mongo, health.warehouse
+    letters = f"{k.dead_letter_total:,}" + ("" if k.dead_letters_complete else "+")
+    return [
+        StageCount("kafka", f"Kafka ({k.topic})", _count(k.messages, k.problem), k.problem,
+                   f"consumer lag {k.lag or 0:,}"),
+        StageCount("mongodb", f"MongoDB ({m.database}.{m.collection})",
+                   _count(m.documents, m.problem), m.problem),
+        StageCount("warehouse", f"Warehouse ({w.backend})", _count(w.rows, w.problem),
+                   w.problem, w.empty or ""),
+        StageCount("dead-letters", f"Dead letters ({k.dead_letter_topic})",
+                   None if k.problem else letters,
+                   "not read: Kafka is not reachable" if k.problem else None),
+    ]  # fmt: skip
+
+
+def load_table(loads: tuple[LoadRow, ...]) -> list[dict[str, str]]:
+    """The loads as rows of text, newest first (the web pages' table)."""
+    return [
+        {
+            "load": load.load_id,
+            "finished (UTC)": when_utc(load.finished_at),
+            "duration": f"{load.duration_s:.1f} s",
+            "documents read": f"{load.documents_read:,}",
+            "rows inserted": f"{load.rows_inserted:,}",
+            "skipped (already present)": f"{load.rows_skipped:,}",
+            "watermark after (UTC)": when_utc(load.watermark_after),
+        }
+        for load in loads
+    ]
+
+
+def when_utc(value: datetime | None) -> str:
+    return value.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S") if value else "-"
+
+
+def _count(value: int | None, problem: str | None) -> str | None:
+    return None if problem else f"{value or 0:,}"
 
 
 def fetch_health(

@@ -1,12 +1,13 @@
-"""``fitray dashboard --lite``: the Exercises Analysis as one page drawn on the server.
+"""``fitray dashboard --lite``: Exercises Analysis and Pipeline health drawn on the server.
 
 The Streamlit page shows nothing until the browser has fetched and run its script files (over
-a hundred; about 2 s to the KPIs here, BENCHMARKS.md). This page is finished HTML when it
-leaves the server: the filters are a plain form (GET, so every view is a URL), the KPIs are
+a hundred; about 2 s to the KPIs here, BENCHMARKS.md). These pages are finished HTML when they
+leave the server: the filters are plain forms (GET, so every view is a URL), the KPIs are
 text, each chart is the report's Vega-Lite spec drawn to SVG by vl-convert, with its numbers in
-a table under it. It carries no JavaScript at all, and its Content-Security-Policy allows none.
-Every request reads the warehouse (options and panels through one connection), so a new batch
-shows on the next reload. aiohttp serves it on 127.0.0.1 only.
+a table under it. They carry no JavaScript at all, and their Content-Security-Policy allows
+none. The analysis streams: its KPIs are sent as soon as they are read, the charts after them.
+Every request reads the stores again, so a new batch shows on the next reload. aiohttp serves
+them on 127.0.0.1 only.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import asyncio
 import base64
 import html
 import logging
+import re
 import signal
 from collections.abc import Callable, Generator
 from typing import Any
@@ -27,15 +29,35 @@ from fitray.config import Settings
 from fitray.dashboard.analysis import Analysis, Bar, read_bars, read_kpis, read_options
 from fitray.dashboard.charts import vega_lite_spec
 from fitray.dashboard.exceptions import WarehouseEmpty, WarehouseUnavailable
+from fitray.dashboard.health import (
+    DEFAULT_WINDOW_HOURS,
+    Health,
+    fetch_health,
+    load_table,
+    stage_counts,
+    when_utc,
+)
 from fitray.dashboard.queries import CHARTS, DIMENSIONS, ChartSpec, Filters
+from fitray.dashboard.reconcile import dead_letter_rows, format_age
 from fitray.dashboard.report import STYLE, chart_sections, freshness_text, kpis_html
 from fitray.dashboard.server import HOST, DashboardServerError, dashboard_url, port_is_free
 from fitray.dashboard.source import open_reader
 from fitray.exceptions import FitrayError
 
-__all__ = ["CSP", "build_app", "filters_from_query", "page_parts", "render_page", "serve"]
+__all__ = [
+    "CSP",
+    "build_app",
+    "filters_from_query",
+    "page_parts",
+    "render_health",
+    "render_page",
+    "serve",
+]
 
 TITLE = "Exercises Analysis"
+HEALTH_TITLE = "Pipeline health"
+PAGES = (("/", TITLE), ("/health", HEALTH_TITLE))
+MAX_WINDOW_HOURS = 24.0 * 90
 CSP = (
     "default-src 'none'; style-src 'unsafe-inline'; img-src data:; "
     "form-action 'self'; base-uri 'none'; frame-ancestors 'none'"
@@ -49,9 +71,14 @@ form.filters .options{max-height:16rem;overflow-y:auto;padding-top:.3rem}
 form.filters label{display:block;white-space:nowrap;padding:.1rem 0}
 form.filters button{padding:.35rem 1rem}
 section img{max-width:100%;height:auto}
+nav{display:flex;gap:1.2rem;font-size:.95rem}nav a[aria-current]{font-weight:600;color:inherit}
+.finding{padding:.5rem .8rem;margin:.4rem 0;border-radius:.4rem;list-style:none}
+.finding.ok{background:#d4edda}.finding.mismatch,.finding.unknown{background:#fff3cd}
+.finding.note{background:#f0f2f6}ul.findings{padding:0}.kpi .note{font-size:.8rem;color:#555}
 .state.warn{background:#fff3cd}.state.error{background:#f8d7da}
 """
 HEADERS = {"Content-Security-Policy": CSP, "Cache-Control": "no-store"}
+UNREAD_WAREHOUSE = "not read: the warehouse is not reachable"
 NO_ROWS = "No exercises match these filters; clear one to see more."
 END = "</body></html>"
 SETTINGS = web.AppKey("settings", Settings)
@@ -98,20 +125,122 @@ def _failure(exc: Exception) -> tuple[int, str]:
         return 503, _state(str(exc), "warn")
     if isinstance(exc, FitrayError):
         return 500, _state(str(exc), "error")
-    log.error("the server-rendered Exercises Analysis failed", exc_info=exc)  # a bug
+    log.error("a server-rendered page failed", exc_info=exc)  # a bug
     return 500, _state(f"unexpected error ({type(exc).__name__}); see the dashboard's log", "error")
+
+
+def _shell(title: str) -> str:
+    """The document up to the page's heading, with the navigation between the two pages."""
+    current = ' aria-current="page"'
+    links = "".join(
+        f'<a href="{href}"{current if name == title else ""}>{name}</a>' for href, name in PAGES
+    )
+    return (
+        '<!doctype html><html lang="en"><head><meta charset="utf-8">'
+        '<meta name="viewport" content="width=device-width, initial-scale=1">'
+        f"<title>{title} - fitray</title><style>{STYLE}{LITE_STYLE}</style></head><body>"
+        f'<nav aria-label="pages">{links}</nav><h1>{title}</h1>'
+    )
 
 
 def _top(filters: Filters, options: dict[str, list[str]], analysis: Analysis | None) -> str:
     fresh = freshness_text(analysis).strip()
     return (
-        '<!doctype html><html lang="en"><head><meta charset="utf-8">'
-        '<meta name="viewport" content="width=device-width, initial-scale=1">'
-        f"<title>{TITLE} - fitray</title><style>{STYLE}{LITE_STYLE}</style></head><body>"
-        f"<h1>{TITLE}</h1>{_form(filters, options)}"
+        f"{_shell(TITLE)}{_form(filters, options)}"
         f'<p class="fresh">Read from the warehouse just now{", " + _e(fresh) if fresh else ""}.'
         f' <a href="?{_e(_query(filters))}">Reload</a></p>'
     )
+
+
+def render_health(settings: Settings, hours_text: str | None) -> tuple[str, int]:
+    """The Pipeline health page for a window of ``hours_text`` hours (default 24) and its
+    status. Each store that cannot answer is one line in its place (``fetch_health`` reads
+    the three at once, each bounded)."""
+    hours_text = hours_text or f"{DEFAULT_WINDOW_HOURS:g}"
+    form = _window_form(hours_text)
+    try:
+        hours = float(hours_text)
+        if not 0.25 <= hours <= MAX_WINDOW_HOURS:
+            raise ValueError
+    except ValueError:
+        line = f"the window must be 0.25 to {MAX_WINDOW_HOURS:g} hours, not {hours_text!r}"
+        return _shell(HEALTH_TITLE) + form + _state(line, "error") + END, 400
+    try:
+        health = fetch_health(settings, hours)
+    except Exception as exc:
+        status, line = _failure(exc)
+        return _shell(HEALTH_TITLE) + form + line + END, status
+    return _shell(HEALTH_TITLE) + form + _health_body(health, hours_text) + END, 200
+
+
+def _window_form(hours_text: str) -> str:
+    return (
+        '<form class="filters" method="get" action="/health"><label>Window: hours of event '
+        f'time <input type="number" name="hours" min="0.25" max="{MAX_WINDOW_HOURS:g}" '
+        f'step="any" value="{_e(hours_text)}"></label> <button type="submit">Apply</button></form>'
+    )
+
+
+def _health_body(health: Health, hours_text: str) -> str:
+    w, wh, k = health.window, health.warehouse, health.kafka
+    caption = (
+        f"Events of the last {w.hours:g} h: event time from {when_utc(w.start)} to "
+        f"{when_utc(w.end)} UTC; Kafka counts by the time a message was sent. Read just now. "
+        f'<a href="?hours={_e(hours_text)}">Reload</a>'
+    )
+    fresh = "".join(
+        _card(f'data-fresh="{key}"', label, None, f"{label}: {UNREAD_WAREHOUSE}")
+        if wh.problem
+        else _card(f'data-fresh="{key}"', label, format_age(health.age_s(when)), None,
+                   when_utc(when))
+        for key, label, when in (
+            ("event", "Newest loaded event", wh.newest_event_at),
+            ("load", "Last load", wh.last_load_at),
+        )
+    )  # fmt: skip
+    stages = "".join(
+        _card(f'data-stage="{s.key}"', s.label, s.value, s.problem, s.note)
+        for s in stage_counts(health)
+    )
+    findings = "".join(
+        f'<li class="finding {f.kind}" data-kind="{f.kind}">{_prose(f.text)}</li>'
+        for f in health.findings
+    )
+    if k.problem:
+        letters = '<p class="state">not read: Kafka is not reachable</p>'
+    elif not k.dead_letters:
+        letters = '<p class="state">no dead letters in the window</p>'
+    else:
+        letters = _text_table("dead-letters", dead_letter_rows(k.dead_letters))
+    if wh.problem or wh.empty:
+        loads = f'<p class="state">{_e(UNREAD_WAREHOUSE if wh.problem else wh.empty)}</p>'
+    else:
+        loads = _text_table("loads", load_table(wh.loads))
+    return (
+        f'<p class="fresh">{caption}</p><div class="kpis">{fresh}</div>'
+        f'<div class="kpis">{stages}</div><h2>Reconciliation</h2>'
+        f'<ul class="findings">{findings}</ul><h2>Dead letters by stage and code</h2>{letters}'
+        f"<h2>Loads (latest {len(wh.loads)} of {wh.total_loads:,})</h2>{loads}"
+    )
+
+
+def _card(attr: str, label: str, value: str | None, problem: str | None, note: str = "") -> str:
+    body = (
+        _state(problem, "warn")
+        if problem
+        else f'<div class="value">{_e(value)}</div><div class="note">{_e(note)}</div>'
+    )
+    return f'<div class="kpi" {attr}><div class="label">{_e(label)}</div>{body}</div>'
+
+
+def _text_table(key: str, rows: list[dict[str, Any]]) -> str:
+    header = "".join(f"<th>{_e(name)}</th>" for name in rows[0])
+    body = "".join(
+        "<tr>" + "".join(f"<td>{_e(f'{v:,}' if isinstance(v, int) else v)}</td>"
+                         for v in row.values()) + "</tr>"
+        for row in rows
+    )  # fmt: skip
+    return f'<table data-table="{key}"><tr>{header}</tr>{body}</table>'
 
 
 def _form(filters: Filters, options: dict[str, list[str]]) -> str:
@@ -154,7 +283,7 @@ def warm_up() -> None:
 
 
 def _state(text: str, kind: str = "info") -> str:
-    return f'<p class="state {kind}" role="status">{_e(text)}</p>'
+    return f'<p class="state {kind}" role="status">{_prose(text)}</p>'
 
 
 def _query(filters: Filters) -> str:
@@ -163,6 +292,11 @@ def _query(filters: Filters) -> str:
 
 def _e(text: Any) -> str:
     return html.escape(str(text), quote=True)
+
+
+def _prose(text: str) -> str:
+    """A sentence of fitray's, escaped, its `commands` set as code (as Streamlit shows them)."""
+    return re.sub(r"`([^`]+)`", r"<code>\1</code>", _e(text))
 
 
 async def _analysis_page(request: web.Request) -> web.StreamResponse:
@@ -182,10 +316,17 @@ async def _analysis_page(request: web.Request) -> web.StreamResponse:
         await asyncio.to_thread(parts.close)  # a visitor gone mid-page: the connection closes
 
 
+async def _health_page(request: web.Request) -> web.Response:
+    settings, hours = request.app[SETTINGS], request.query.get("hours")
+    text, status = await asyncio.to_thread(render_health, settings, hours)
+    return web.Response(text=text, status=status, content_type="text/html", headers=HEADERS)
+
+
 def build_app(settings: Settings) -> web.Application:
     app = web.Application()
     app[SETTINGS] = settings
     app.router.add_get("/", _analysis_page)
+    app.router.add_get("/health", _health_page)
     return app
 
 

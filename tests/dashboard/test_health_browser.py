@@ -250,6 +250,31 @@ def test_health_counts_match_the_stores_and_every_mismatch_is_said_plainly(
     assert "nan" not in text.lower().split() and "Traceback" not in text
     assert_nothing_left_the_machine(recorded_page, ui.server)
 
+    said = ui.findings()
+    lite = dashboard_server(env, "--lite")  # the same numbers, drawn on the server
+    page = recorded_page.page
+    page.goto(lite.url)
+    page.get_by_role("link", name="Pipeline health").click()
+    page.wait_for_url(f"{lite.url}health")
+    stages = {key: page.locator(f'[data-stage="{key}"] .value').inner_text()
+              for key in ("kafka", "mongodb", "warehouse", "dead-letters")}  # fmt: skip
+    assert stages == {"kafka": f"{now.kafka:,}", "mongodb": f"{now.mongo:,}",
+                      "warehouse": f"{now.warehouse:,}", "dead-letters": f"{dead:,}"}  # fmt: skip
+    assert "consumer lag 4" in page.locator('[data-stage="kafka"]').inner_text()
+    assert page.locator("li.finding").all_inner_texts() == said
+    rows = page.locator('table[data-table="dead-letters"] tr').all_inner_texts()[1:]
+    assert [row.split("\t") for row in rows] == [
+        ["consume", "invalid_record", f"{dead:,}", CODE_MEANINGS[DeadLetterCode.INVALID_RECORD]]
+    ]
+    first_load = page.locator('table[data-table="loads"] tr').nth(1).inner_text().split("\t")
+    assert first_load[3:6] == [f"{p.streamed:,}", f"{p.streamed:,}", "0"]
+    for key in ("event", "load"):
+        assert page.locator(f'[data-fresh="{key}"] .value').inner_text().endswith("ago")
+    assert "<script" not in page.content().lower()
+    recorded_page.screenshot("lite-health-mismatch")
+    assert recorded_page.errors == []
+    assert recorded_page.foreign_requests((ui.server.url, "ws://127.0.0.1", lite.url)) == []
+
 
 def test_unreachable_stores_are_one_line_each_naming_the_setting(
     stack: Any, tmp_path: Path, dashboard_server: Any, recorded_page: RecordedPage
@@ -277,14 +302,28 @@ def test_unreachable_stores_are_one_line_each_naming_the_setting(
     for key, label in (("fresh-event", "Newest loaded event"), ("fresh-load", "Last load")):
         shown = ui.page.locator(f".st-key-state-{key}").inner_text().strip()
         assert shown == f"{label}: not read: the warehouse is not reachable"
-    assert ui.findings() == [
+    not_compared = [
         "Kafka vs MongoDB: not compared (Kafka and MongoDB unreadable)",
         "MongoDB vs warehouse: not compared (MongoDB and warehouse unreadable)",
     ]
+    assert ui.findings() == not_compared
     text = ui.text()
     assert "s3cret-pw" not in text and "Traceback" not in text and "nan" not in text.split()
     recorded_page.screenshot("health-unreachable")
     assert_nothing_left_the_machine(recorded_page, ui.server)
+
+    lite = dashboard_server(env, "--lite")
+    response = ui.page.goto(f"{lite.url}health")
+    assert response.status == 200  # the page stands; each store says what to fix
+    for stage, setting in settings.items():
+        line = ui.page.locator(f'[data-stage="{stage}"] .state').inner_text().strip()
+        assert "not reachable" in line and setting in line and "\n" not in line, line
+    assert ui.page.locator('[data-stage="dead-letters"] .state').inner_text() == (
+        "not read: Kafka is not reachable"
+    )
+    assert ui.page.locator("li.finding").all_inner_texts() == not_compared
+    assert "s3cret-pw" not in ui.page.content() and "Traceback" not in ui.page.content()
+    recorded_page.screenshot("lite-health-unreachable")
 
     done = subprocess.run(
         [sys.executable, "-m", "fitray", "report"],

@@ -11,6 +11,7 @@ one line with their HTTP status, SIGTERM ending the server. Screenshots (lite-*.
 
 from __future__ import annotations
 
+import html
 import urllib.error
 import urllib.parse
 import urllib.request
@@ -171,7 +172,7 @@ def _get(url: str) -> tuple[int, str]:
 
 def _state_line(page: str) -> str:
     start = page.index('role="status">') + len('role="status">')
-    return page[start : page.index("</p>", start)]
+    return html.unescape(page[start : page.index("</p>", start)])  # as a reader sees it
 
 
 def test_lite_missing_and_unreachable_warehouses_are_one_line(
@@ -247,3 +248,11 @@ def test_lite_page_reads_either_warehouse(filled_warehouse: Warehouse) -> None:
     ]
     assert shown == expected_kpis(filled_warehouse, picked)
     assert text.count("<img ") == len(CHART_SPECS) and text.endswith("</body></html>")
+
+
+@pytest.mark.parametrize("hours", ["abc", "0", "-3", "nan", "1e9"])
+def test_a_window_that_is_not_a_number_of_hours_is_one_line(hours: str) -> None:
+    text, status = lite.render_health(get_settings(), hours)
+    assert status == 400
+    assert _state_line(text) == f"the window must be 0.25 to 2160 hours, not {hours!r}"
+    assert 'name="hours"' in text  # the form stays, to correct it

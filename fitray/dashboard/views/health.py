@@ -10,12 +10,18 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from datetime import UTC, datetime
 
 import streamlit as st
 
 from fitray.config import get_settings
-from fitray.dashboard.health import DEFAULT_WINDOW_HOURS, Health, fetch_health
+from fitray.dashboard.health import (
+    DEFAULT_WINDOW_HOURS,
+    Health,
+    fetch_health,
+    load_table,
+    stage_counts,
+    when_utc,
+)
 from fitray.dashboard.reconcile import Finding, dead_letter_rows, format_age
 from fitray.exceptions import FitrayError
 
@@ -80,8 +86,8 @@ def _render() -> None:
 def _caption(health: Health) -> str:
     w = health.window
     return (
-        f"Events of the last {w.hours:g} h: event time from {_when(w.start)} to {_when(w.end)} "
-        "UTC; "
+        f"Events of the last {w.hours:g} h: event time from {when_utc(w.start)} to "
+        f"{when_utc(w.end)} UTC; "
         f"Kafka counts by the time a message was sent. Re-read every {CACHE_TTL_S} s."
     )
 
@@ -97,28 +103,18 @@ def _freshness(health: Health) -> None:
             if wh.problem:  # the whole line shows once, in the warehouse's box below
                 _state(st.warning, f"{label}: {UNREAD_WAREHOUSE}", key=f"state-{key}")
             else:
-                st.metric(label, format_age(health.age_s(when)), help=_when(when), border=True)
+                st.metric(label, format_age(health.age_s(when)), help=when_utc(when), border=True)
 
 
 def _stages(health: Health) -> None:
-    k, m, w = health.kafka, health.mongo, health.warehouse
-    letters = f"{k.dead_letter_total:,}" + ("" if k.dead_letters_complete else "+")
-    unread = "not read: Kafka is not reachable" if k.problem else None
-    stages = (
-        ("kafka", f"Kafka ({k.topic})", k.messages, k.problem, f"consumer lag {k.lag or 0:,}"),
-        ("mongodb", f"MongoDB ({m.database}.{m.collection})", m.documents, m.problem, ""),
-        ("warehouse", f"Warehouse ({w.backend})", w.rows, w.problem, w.empty or ""),
-        ("dead-letters", f"Dead letters ({k.dead_letter_topic})", None, unread, ""),
-    )
-    for column, (key, label, count, problem, note) in zip(st.columns(4), stages, strict=True):
-        with column, st.container(key=f"stage-{key}"):
-            if problem:
-                _state(st.warning, problem, key=f"state-{key}")
+    for column, stage in zip(st.columns(4), stage_counts(health), strict=True):
+        with column, st.container(key=f"stage-{stage.key}"):
+            if stage.problem:
+                _state(st.warning, stage.problem, key=f"state-{stage.key}")
                 continue
-            value = letters if key == "dead-letters" else f"{count or 0:,}"
-            st.metric(label, value, border=True)
-            if note:
-                st.caption(note)
+            st.metric(stage.label, stage.value, border=True)
+            if stage.note:
+                st.caption(stage.note)
 
 
 def _finding(finding: Finding) -> None:
@@ -143,25 +139,7 @@ def _loads(health: Health) -> None:
         if wh.problem or wh.empty:
             st.caption(UNREAD_WAREHOUSE if wh.problem else wh.empty or "")
             return
-        st.table(
-            [
-                {
-                    "load": load.load_id,
-                    "finished (UTC)": _when(load.finished_at),
-                    "duration": f"{load.duration_s:.1f} s",
-                    "documents read": f"{load.documents_read:,}",
-                    "rows inserted": f"{load.rows_inserted:,}",
-                    "skipped (already present)": f"{load.rows_skipped:,}",
-                    "watermark after (UTC)": _when(load.watermark_after),
-                }
-                for load in wh.loads
-            ],
-            hide_index=True,
-        )
-
-
-def _when(value: datetime | None) -> str:
-    return value.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S") if value else "-"
+        st.table(load_table(wh.loads), hide_index=True)
 
 
 def _state(show: Callable[..., object], text: str, key: str = "state") -> None:
