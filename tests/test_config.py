@@ -19,6 +19,7 @@ def test_defaults_point_at_the_local_stack() -> None:
     assert settings.kafka_bootstrap_servers == "127.0.0.1:9092"
     assert settings.mongo_port == 27017
     assert settings.calorie_api_url.startswith("http://127.0.0.1:")
+    assert settings.stream_batch_size == 1000  # README: "batches of 1,000 workouts"
 
 
 def test_environment_overrides_and_ports_follow(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -66,7 +66,9 @@ def _print_tables(health: Health) -> None:
     for table in (_freshness(health), _stages(health), _reconciliation(health)):
         console.print(table)
     _print_or_say(_dead_letters(health), "" if k.problem else "dead letters: none in the window")
-    unread = "not read: the warehouse is not reachable" if wh.problem else None
+    from fitray.dashboard.health import UNREAD_WAREHOUSE
+
+    unread = UNREAD_WAREHOUSE if wh.problem else None
     _print_or_say(_loads(health), f"loads: {unread or wh.empty or 'none yet'}")
 
 
@@ -92,7 +94,9 @@ def _stages(health: Health) -> Table:
     table.add_row(f"MongoDB {m.database}.{m.collection}", *_count(m.documents, m.problem, ""))
     table.add_row(f"warehouse {wh.backend}", *_count(wh.rows, wh.problem, wh.empty or ""))
     letters = f"{k.dead_letter_total:,}" + ("" if k.dead_letters_complete else "+")
-    unread = "not read: Kafka is not reachable" if k.problem else None
+    from fitray.dashboard.health import UNREAD_KAFKA
+
+    unread = UNREAD_KAFKA if k.problem else None
     table.add_row(f"dead letters {k.dead_letter_topic}", *_count(0, unread, "", letters))
     return table
 

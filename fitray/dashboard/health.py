@@ -35,6 +35,8 @@ from fitray.warehouse.sql import TARGET_TABLE
 __all__ = [
     "DEFAULT_WINDOW_HOURS",
     "LOAD_HISTORY",
+    "UNREAD_KAFKA",
+    "UNREAD_WAREHOUSE",
     "Health",
     "LoadRow",
     "StageCount",
@@ -48,6 +50,8 @@ __all__ = [
 ]
 
 DEFAULT_WINDOW_HOURS = 24.0
+UNREAD_KAFKA = "not read: Kafka is not reachable"
+UNREAD_WAREHOUSE = "not read: the warehouse is not reachable"
 LOAD_HISTORY = 20  # loads listed, newest first
 
 
@@ -151,7 +155,7 @@ def stage_counts(health: Health) -> list[StageCount]:
                    w.problem, w.empty or ""),
         StageCount("dead-letters", f"Dead letters ({k.dead_letter_topic})",
                    None if k.problem else letters,
-                   "not read: Kafka is not reachable" if k.problem else None),
+                   UNREAD_KAFKA if k.problem else None),
     ]  # fmt: skip
 
 

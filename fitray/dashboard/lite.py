@@ -31,6 +31,8 @@ from fitray.dashboard.charts import vega_lite_spec
 from fitray.dashboard.exceptions import WarehouseEmpty, WarehouseUnavailable
 from fitray.dashboard.health import (
     DEFAULT_WINDOW_HOURS,
+    UNREAD_KAFKA,
+    UNREAD_WAREHOUSE,
     Health,
     fetch_health,
     load_table,
@@ -39,7 +41,13 @@ from fitray.dashboard.health import (
 )
 from fitray.dashboard.queries import CHARTS, DIMENSIONS, ChartSpec, Filters
 from fitray.dashboard.reconcile import dead_letter_rows, format_age
-from fitray.dashboard.report import STYLE, chart_sections, freshness_text, kpis_html
+from fitray.dashboard.report import (
+    STYLE,
+    chart_sections,
+    freshness_text,
+    kpis_html,
+    table_html,
+)
 from fitray.dashboard.server import HOST, DashboardServerError, dashboard_url, port_is_free
 from fitray.dashboard.source import open_reader
 from fitray.exceptions import FitrayError
@@ -50,7 +58,6 @@ __all__ = [
     "filters_from_query",
     "page_parts",
     "render_health",
-    "render_page",
     "serve",
 ]
 
@@ -78,7 +85,6 @@ nav{display:flex;gap:1.2rem;font-size:.95rem}nav a[aria-current]{font-weight:600
 .state.warn{background:#fff3cd}.state.error{background:#f8d7da}
 """
 HEADERS = {"Content-Security-Policy": CSP, "Cache-Control": "no-store"}
-UNREAD_WAREHOUSE = "not read: the warehouse is not reachable"
 NO_ROWS = "No exercises match these filters; clear one to see more."
 END = "</body></html>"
 SETTINGS = web.AppKey("settings", Settings)
@@ -110,12 +116,6 @@ def page_parts(settings: Settings, filters: Filters) -> Generator[tuple[int, str
     except Exception as exc:
         status, line = _failure(exc)
         yield status, (line if sent else _top(filters, {}, None) + line) + END
-
-
-def render_page(settings: Settings, filters: Filters) -> tuple[str, int]:
-    """The whole page at once and its HTTP status."""
-    parts = list(page_parts(settings, filters))
-    return "".join(text for _, text in parts), parts[0][0]
 
 
 def _failure(exc: Exception) -> tuple[int, str]:
@@ -207,15 +207,15 @@ def _health_body(health: Health, hours_text: str) -> str:
         for f in health.findings
     )
     if k.problem:
-        letters = '<p class="state">not read: Kafka is not reachable</p>'
+        letters = f'<p class="state">{UNREAD_KAFKA}</p>'
     elif not k.dead_letters:
         letters = '<p class="state">no dead letters in the window</p>'
     else:
-        letters = _text_table("dead-letters", dead_letter_rows(k.dead_letters))
+        letters = table_html(dead_letter_rows(k.dead_letters), ' data-table="dead-letters"')
     if wh.problem or wh.empty:
         loads = f'<p class="state">{_e(UNREAD_WAREHOUSE if wh.problem else wh.empty)}</p>'
     else:
-        loads = _text_table("loads", load_table(wh.loads))
+        loads = table_html(load_table(wh.loads), ' data-table="loads"')
     return (
         f'<p class="fresh">{caption}</p><div class="kpis">{fresh}</div>'
         f'<div class="kpis">{stages}</div><h2>Reconciliation</h2>'
@@ -231,16 +231,6 @@ def _card(attr: str, label: str, value: str | None, problem: str | None, note: s
         else f'<div class="value">{_e(value)}</div><div class="note">{_e(note)}</div>'
     )
     return f'<div class="kpi" {attr}><div class="label">{_e(label)}</div>{body}</div>'
-
-
-def _text_table(key: str, rows: list[dict[str, Any]]) -> str:
-    header = "".join(f"<th>{_e(name)}</th>" for name in rows[0])
-    body = "".join(
-        "<tr>" + "".join(f"<td>{_e(f'{v:,}' if isinstance(v, int) else v)}</td>"
-                         for v in row.values()) + "</tr>"
-        for row in rows
-    )  # fmt: skip
-    return f'<table data-table="{key}"><tr>{header}</tr>{body}</table>'
 
 
 def _form(filters: Filters, options: dict[str, list[str]]) -> str:

@@ -33,6 +33,7 @@ __all__ = [
     "kpis_html",
     "refresh_report",
     "render_report_html",
+    "table_html",
     "write_report",
 ]
 
@@ -171,13 +172,22 @@ def chart_sections(analysis: Analysis, figure: Callable[[ChartSpec, tuple[Bar, .
     return f'<div class="charts">{"".join(sections)}</div>'
 
 
-def _table(rows: Iterable[dict[str, str]]) -> str:
+def table_html(rows: Iterable[dict[str, Any]], attrs: str = "") -> str:
+    """Rows of the same keys as an HTML table (header from the first row; ints with commas)."""
     rows = list(rows)
     header = "".join(f"<th>{_e(name)}</th>" for name in rows[0])
     body = "".join(
-        "<tr>" + "".join(f"<td>{_e(v)}</td>" for v in r.values()) + "</tr>" for r in rows
+        "<tr>" + "".join(f"<td>{_e(_cell(v))}</td>" for v in r.values()) + "</tr>" for r in rows
     )
-    return f"<details><summary>data</summary><table><tr>{header}</tr>{body}</table></details>"
+    return f"<table{attrs}><tr>{header}</tr>{body}</table>"
+
+
+def _cell(value: Any) -> str:
+    return f"{value:,}" if isinstance(value, int) else str(value)
+
+
+def _table(rows: Iterable[dict[str, str]]) -> str:
+    return f"<details><summary>data</summary>{table_html(rows)}</details>"
 
 
 def freshness_text(analysis: Analysis | None) -> str:

@@ -23,6 +23,7 @@ from typing import Any
 import pytest
 
 from fitray.clients.kafka import partition_lag
+from fitray.dashboard.lite import CSP
 from fitray.dead_letters import CODE_MEANINGS, DeadLetterCode
 from fitray.stream.dead_letter import decode_headers
 from tests.dashboard import expected
@@ -272,6 +273,9 @@ def test_health_counts_match_the_stores_and_every_mismatch_is_said_plainly(
         assert page.locator(f'[data-fresh="{key}"] .value').inner_text().endswith("ago")
     assert "<script" not in page.content().lower()
     recorded_page.screenshot("lite-health-mismatch")
+    response = page.goto(f"{lite.url}health?hours=2")  # a window typed in hours
+    assert response.status == 200 and response.headers["content-security-policy"] == CSP
+    assert page.locator("p.fresh").inner_text().startswith("Events of the last 2 h:")
     assert recorded_page.errors == []
     assert recorded_page.foreign_requests((ui.server.url, "ws://127.0.0.1", lite.url)) == []
 

@@ -16,6 +16,8 @@ import streamlit as st
 from fitray.config import get_settings
 from fitray.dashboard.health import (
     DEFAULT_WINDOW_HOURS,
+    UNREAD_KAFKA,
+    UNREAD_WAREHOUSE,
     Health,
     fetch_health,
     load_table,
@@ -30,7 +32,6 @@ __all__ = ["CACHE_TTL_S", "TITLE", "URL_PATH", "render"]
 TITLE = "Pipeline health"
 URL_PATH = "health"
 CACHE_TTL_S = 10
-UNREAD_WAREHOUSE = "not read: the warehouse is not reachable"
 FINDING_BOXES: dict[str, Callable[..., object]] = {
     "ok": st.success,
     "mismatch": st.warning,
@@ -125,7 +126,7 @@ def _dead_letters(health: Health) -> None:
     st.subheader("Dead letters by stage and code")
     with st.container(key="dead-letters"):
         if health.kafka.problem:
-            st.caption("not read: Kafka is not reachable")
+            st.caption(UNREAD_KAFKA)
         elif not health.kafka.dead_letters:
             st.caption("no dead letters in the window")
         else:
