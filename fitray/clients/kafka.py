@@ -23,6 +23,7 @@ a held-back fetcher resume within 0.1 s instead of 1 s.
 
 from __future__ import annotations
 
+import logging
 import threading
 from typing import Any
 
@@ -46,6 +47,17 @@ __all__ = [
 ]
 
 
+class _AtDebug(logging.LoggerAdapter):  # type: ignore[type-arg]
+    """librdkafka's own lines ("Connect ... failed", every 50 ms while a broker is away) at
+    DEBUG: what a run waits for is said once, by the run, with the setting to check."""
+
+    def log(self, level: int, msg: object, *args: Any, **kwargs: Any) -> None:
+        self.logger.log(logging.DEBUG, msg, *args, **kwargs)
+
+
+LIBRDKAFKA_LOG = _AtDebug(logging.getLogger("fitray.librdkafka"), {})
+
+
 def producer_config(settings: Settings, **overrides: Any) -> dict[str, Any]:
     return {
         "bootstrap.servers": settings.kafka_bootstrap_servers,
@@ -57,6 +69,7 @@ def producer_config(settings: Settings, **overrides: Any) -> dict[str, Any]:
         "delivery.timeout.ms": settings.kafka_delivery_timeout_ms,
         "queue.buffering.max.messages": 200_000,
         "log_level": 3,
+        "logger": LIBRDKAFKA_LOG,
         **overrides,
     }
 
@@ -76,6 +89,7 @@ def consumer_config(settings: Settings, group_id: str, **overrides: Any) -> dict
         "queued.min.messages": CONSUMER_PREFETCH_MESSAGES,
         "fetch.queue.backoff.ms": 100,
         "log_level": 3,
+        "logger": LIBRDKAFKA_LOG,
         **overrides,
     }
 

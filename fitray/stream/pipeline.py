@@ -30,7 +30,7 @@ from fitray.clients.kafka import partition_lag
 from fitray.clients.ray import RayHeadLost, connect_ray
 from fitray.config import Settings
 from fitray.stream.enrich import KeyRouter, submit_enrichment
-from fitray.stream.exceptions import StreamStalled
+from fitray.stream.exceptions import BrokerUnavailable, StreamStalled
 from fitray.stream.metrics import StreamMetrics
 from fitray.stream.producer import ProduceReport
 from fitray.stream.source import SourceBatch
@@ -52,7 +52,8 @@ MAX_BATCH_FAILURES = 5
 LOOP_WAIT_S = 0.2  # longest wait on Ray before the source and consumers are served again
 LAG_EVERY_S = 5.0  # the consumer-lag gauge is measured this often during a run (Ray drops a
 # gauge that is not set again within ~30 s; dashboards and alerts want it while it matters)
-_STOPPING_ERRORS = (CalorieOutage, CalorieMisconfigured)  # the whole run stops, cleanly
+# the whole run stops, cleanly: a server away past its bound, or a setting to fix
+_STOPPING_ERRORS = (CalorieOutage, CalorieMisconfigured, BrokerUnavailable)
 
 
 class StreamPipeline:
@@ -169,6 +170,8 @@ class StreamPipeline:
             if self.consumers and time.monotonic() >= self._next_lag:
                 self._lag(quiet=True)
             on_progress(self.summary)
+            if not producing and in_flight and self._unacknowledged_past(drain, in_flight):
+                return
             if not producing and not in_flight and self._drained(drain):
                 self._collect(list(steps), in_flight, steps)  # the last reports, committed
                 return
@@ -264,6 +267,28 @@ class StreamPipeline:
         else:
             self._waits.over("calorie API")
 
+    def _unacknowledged_past(self, drain: Drain, in_flight: deque[_InFlight]) -> bool:
+        """Batches Kafka has not acknowledged share the drain's bound: past it, a stop ends
+        the run saying how many events were not produced; otherwise the run fails in one line.
+        (Each delivery alone may take ``delivery.timeout.ms`` times the produce attempts.)"""
+        drain.start()
+        if not drain.expired():
+            return False
+        events = sum(len(f.batch.workouts) for f in in_flight)
+        self.summary.unacknowledged = events
+        what = (
+            f"Kafka at {self.settings.kafka_bootstrap_servers} (FITRAY_KAFKA_BOOTSTRAP_SERVERS) "
+            f"had not acknowledged {len(in_flight)} batches ({events:,} events) "
+            f"{drain.timeout_s:g}s after the last one was sent (FITRAY_STREAM_DRAIN_TIMEOUT_S)"
+        )
+        if self._stop.is_set():
+            log.warning("%s; they were not produced", what)
+            return True
+        raise StreamStalled(
+            f"{what}; is the broker up? Run again once it is: event ids make a rerun store "
+            "each event once (a raw-topic source delivers those events again by itself)."
+        )
+
     def _drained(self, drain: Drain) -> bool:
         if not self.consumers:
             return True
@@ -285,6 +310,14 @@ class StreamPipeline:
             f"{drain.timeout_s:g}s ({left})"
         )
 
+    @property
+    def _kafka_wait(self) -> str:
+        bound_s = self.settings.kafka_delivery_timeout_ms / 1000
+        return (
+            f"waiting for Kafka at {self.settings.kafka_bootstrap_servers} "
+            f"(FITRAY_KAFKA_BOOTSTRAP_SERVERS); deliveries give up after {bound_s:g} s"
+        )
+
     def _lag(self, *, quiet: bool = False) -> dict[int, int] | None:
         """Lag per partition, also set as the gauge; ``None`` while the broker is away (said
         once per drain check; the periodic gauge update stays quiet: the run says it waits)."""
@@ -296,7 +329,9 @@ class StreamPipeline:
             lag = partition_lag(self.settings, self.group_id, self.topic, timeout_s=timeout_s)
         except KafkaException as exc:  # the broker is away: keep waiting, within the deadline
             (log.debug if quiet else log.warning)("consumer lag unavailable: %s", exc)
+            self._waits.waiting("kafka", self._kafka_wait)
             return None
+        self._waits.over("kafka")
         self._lag_metrics.lag(self.topic, lag)
         self.summary.lag = sum(lag.values())
         return lag

@@ -7,8 +7,10 @@ fails is produced again up to ``stream_produce_attempts`` times (librdkafka alre
 it for ``delivery.timeout.ms``), then dead-lettered with its reason. A record too large for the
 topic makes the broker refuse its whole batch, innocent neighbours included: records refused
 for size are produced again one at a time, so only the one that is too large on its own is
-dead-lettered. Concurrent ``send`` calls share the producer,
-which is thread-safe; each waits for its own delivery reports.
+dead-lettered. A delivery that timed out (librdkafka tried for ``delivery.timeout.ms``) is an
+outage, not bad input: a new client is made, and if the broker does not answer it either,
+:class:`BrokerUnavailable` ends the call, nothing dead-lettered. Concurrent ``send`` calls share
+the producer, which is thread-safe; each waits for its own delivery reports.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from fitray.clients.kafka import Record, deliver, producer_config
 from fitray.config import Settings
 from fitray.dead_letters import DeadLetterCode, Stage
 from fitray.stream.dead_letter import DeadLetterRecord, DeadLetterWriter
+from fitray.stream.exceptions import BrokerUnavailable
 from fitray.stream.metrics import StreamMetrics
 
 if TYPE_CHECKING:
@@ -30,6 +33,8 @@ if TYPE_CHECKING:
 __all__ = ["BatchProducer", "ProduceReport"]
 
 _TOO_LARGE = {"MSG_SIZE_TOO_LARGE", "_MSG_SIZE_TOO_LARGE"}
+_TIMED_OUT = "_MSG_TIMED_OUT"
+BROKER_PROBE_S = 5.0  # after a delivery timed out: how long a new client may take to answer
 _TERMINAL = {*_TOO_LARGE, "INVALID_RECORD"}
 
 
@@ -118,7 +123,31 @@ class BatchProducer:
         failed = deliver(self._client(), self.topic, records)
         if any(err.fatal() for _, err in failed):
             self._producer = None  # a fatal idempotence error: start a new producer session
+        timed_out = sum(err.name() == _TIMED_OUT for _, err in failed)
+        if timed_out:
+            # librdkafka tried for delivery.timeout.ms: the broker was away all along, or this
+            # client is stuck since it came back. A new client finds out which; an outage is
+            # not the records' fault, so they are neither retried on it nor dead-lettered.
+            self._producer = None
+            if not self._broker_answers():
+                raise BrokerUnavailable(
+                    f"Kafka at {self.settings.kafka_bootstrap_servers} "
+                    f"(FITRAY_KAFKA_BOOTSTRAP_SERVERS) acknowledged none of {timed_out:,} "
+                    f"records in {self.settings.kafka_delivery_timeout_ms / 1000:g}s "
+                    "(FITRAY_KAFKA_DELIVERY_TIMEOUT_MS) and does not answer now; nothing was "
+                    "dead-lettered: run again once it is up (event ids make a rerun store each "
+                    "event once)"
+                )
         return failed
+
+    def _broker_answers(self) -> bool:
+        from confluent_kafka import KafkaException
+
+        try:
+            self._client().list_topics(self.topic, timeout=BROKER_PROBE_S)
+        except KafkaException:
+            return False
+        return True
 
     def _deliver_alone(self, record: Record) -> Any:
         """Produce one record on its own (waiting for its report); its last error, or None."""

@@ -22,6 +22,7 @@ class StreamSummary:
     batches_acked: int = 0  # of which Kafka acknowledged every record
     max_batches_in_flight: int = 0  # the most ever between the source and Kafka's ack
     lag: int | None = None
+    unacknowledged: int = 0  # events whose batch Kafka had not acknowledged when the run ended
     waiting: str | None = None  # what the run waits for right now (a server), for a person
     stopped_by: str | None = None  # SIGINT / SIGTERM when a person or a supervisor stopped it
     elapsed_s: float = 0.0
@@ -80,6 +81,8 @@ class StreamSummary:
         ]
         if self.stopped_by:
             text.append(("stopped by", f"{self.stopped_by} (in-flight work drained)"))
+        if self.unacknowledged:
+            text.append(("not acknowledged by Kafka", f"{self.unacknowledged:,} (not produced)"))
         if self.lag:
             text.append(("left uncommitted in Kafka", f"{self.lag:,} (redelivered next run)"))
         text += [

@@ -27,9 +27,13 @@ class Drain:
         self._since: float | None = None
         self._next = 0.0
 
+    def start(self) -> None:
+        """The bound runs from the first call on (also while batches still wait for Kafka)."""
+        self._since = self._since or time.monotonic()
+
     def due(self) -> bool:
+        self.start()
         now = time.monotonic()
-        self._since = self._since or now
         if now < self._next:
             return False
         self._next = now + LAG_CHECK_INTERVAL_S

@@ -20,6 +20,7 @@ import ray
 
 from fitray.clients.ray import connect_ray
 from fitray.stack import Stack
+from fitray.stream.exceptions import BrokerUnavailable, StreamStalled
 from fitray.stream.pipeline import StreamPipeline
 from fitray.stream.summary import StreamSummary
 from tests.stream.conftest import StreamEnv, expected_ids, wait_for
@@ -149,10 +150,11 @@ def restart_when(
 @pytest.mark.parametrize("service", ["kafka", "ferretdb"])
 def test_server_restarted_mid_run(stream_env: StreamEnv, service: str) -> None:
     count = 2500
-    connect_ray(stream_env.settings)
+    # a producer client still stuck when the broker is back is replaced after this bound
+    settings = stream_env.settings.model_copy(update={"kafka_delivery_timeout_ms": 45_000})
+    connect_ray(settings)
     pipeline = StreamPipeline(
-        stream_env.settings,
-        stream_env.options(count=count, seed=41, rate_per_s=400, drain_timeout_s=120),
+        settings, stream_env.options(count=count, seed=41, rate_per_s=400, drain_timeout_s=120)
     )
     restarter = restart_when(
         lambda: pipeline.summary.stored >= 300, service, stream_env, lambda: pipeline.summary.stored
@@ -165,3 +167,45 @@ def test_server_restarted_mid_run(stream_env: StreamEnv, service: str) -> None:
     assert restarter.progress_at_stop < count  # type: ignore[attr-defined]
     assert summary.generated == count
     assert_stored_once(stream_env, expected_ids(41, count), summary)
+
+
+@pytest.mark.parametrize("bound", ["drain", "delivery"])
+def test_broker_gone_after_start_ends_the_run_at_its_bound_and_a_rerun_stores_all(
+    stream_env: StreamEnv, bound: str
+) -> None:
+    """Kafka stops after the run started and stays away. ``drain``: the source ends with every
+    batch in flight, and the drain's bound ends the run (librdkafka alone would wait
+    delivery.timeout.ms per attempt); ``delivery``: the producer's delivery times out, a new
+    client finds no broker either, and the run ends -- nothing dead-lettered. Either way one
+    clear error naming the setting, and the same run with the broker back stores every event
+    once."""
+    count, stack = 1000, Stack(stream_env.settings, ["kafka"])
+    delivery_ms, drain_s = (60_000, 10.0) if bound == "drain" else (4_000, 120.0)
+    settings = stream_env.settings.model_copy(update={"kafka_delivery_timeout_ms": delivery_ms})
+    options = stream_env.options(count=count, seed=43, max_in_flight=8, drain_timeout_s=drain_s)
+    pipeline = StreamPipeline(settings, options)
+    pipeline.start()  # the broker answered here: topics made, actors up
+    seen: set[str | None] = set()  # what the run said it waits for
+    try:
+        stack.down()
+        expected = StreamStalled if bound == "drain" else BrokerUnavailable
+        with pytest.raises(expected) as ended:
+            pipeline.run(lambda summary: seen.add(summary.waiting))
+    finally:
+        stack.up()
+    message, servers = str(ended.value), settings.kafka_bootstrap_servers
+    assert f"Kafka at {servers} (FITRAY_KAFKA_BOOTSTRAP_SERVERS)" in message
+    if bound == "drain":
+        assert "had not acknowledged 4 batches (1,000 events)" in message
+        assert "10s after the last one was sent (FITRAY_STREAM_DRAIN_TIMEOUT_S)" in message
+        assert pipeline.summary.unacknowledged == count
+    else:
+        assert "in 4s (FITRAY_KAFKA_DELIVERY_TIMEOUT_MS) and does not answer now" in message
+        assert "nothing was dead-lettered" in message and pipeline.summary.dead_lettered == 0
+    assert pipeline.summary.produced == 0
+    assert f"waiting for Kafka at {servers} (FITRAY_KAFKA_BOOTSTRAP_SERVERS)" in str(seen)
+
+    summary = StreamPipeline(stream_env.settings, stream_env.options(count=count, seed=43)).run()
+    assert summary.generated == count and summary.dead_lettered == 0
+    stored = stream_env.stored_ids()
+    assert len(stored) == count and set(stored) == expected_ids(43, count)
