@@ -123,8 +123,8 @@ class StreamPipeline:
             head_lost = True  # nothing can be asked of Ray any more: leave at once
             raise
         finally:
-            if not head_lost:
-                stop_actors(self.actors)
+            if not head_lost:  # batches Kafka never acknowledged: its flush would wait in vain
+                stop_actors(self.actors, timeout_s=5.0 if self.summary.unacknowledged else 30.0)
             source.close()
         self.summary.finish()
         on_progress(self.summary)
@@ -269,7 +269,7 @@ class StreamPipeline:
 
     def _unacknowledged_past(self, drain: Drain, in_flight: deque[_InFlight]) -> bool:
         """Batches Kafka has not acknowledged share the drain's bound: past it, a stop ends
-        the run saying how many events were not produced; otherwise the run fails in one line.
+        the run saying how many events Kafka did not confirm; otherwise the run fails in one line.
         (Each delivery alone may take ``delivery.timeout.ms`` times the produce attempts.)"""
         drain.start()
         if not drain.expired():
@@ -282,7 +282,7 @@ class StreamPipeline:
             f"{drain.timeout_s:g}s after the last one was sent (FITRAY_STREAM_DRAIN_TIMEOUT_S)"
         )
         if self._stop.is_set():
-            log.warning("%s; they were not produced", what)
+            log.warning("%s; a rerun stores those events once", what)
             return True
         raise StreamStalled(
             f"{what}; is the broker up? Run again once it is: event ids make a rerun store "

@@ -80,9 +80,11 @@ class StreamSummary:
             (f"  dead-lettered at {k}", f"{v:,}") for k, v in sorted(self.dead_letters.items())
         ]
         if self.stopped_by:
-            text.append(("stopped by", f"{self.stopped_by} (in-flight work drained)"))
+            drained = "drain bound passed" if self.unacknowledged else "in-flight work drained"
+            text.append(("stopped by", f"{self.stopped_by} ({drained})"))
         if self.unacknowledged:
-            text.append(("not acknowledged by Kafka", f"{self.unacknowledged:,} (not produced)"))
+            rerun = f"{self.unacknowledged:,} (a rerun stores them once)"
+            text.append(("not acknowledged by Kafka", rerun))
         if self.lag:
             text.append(("left uncommitted in Kafka", f"{self.lag:,} (redelivered next run)"))
         text += [

@@ -129,13 +129,13 @@ def node_turns(count: int) -> list[Any]:
     return [NodeAffinitySchedulingStrategy(nodes[i % len(nodes)], soft=True) for i in range(count)]
 
 
-def stop_actors(actors: Actors) -> None:
-    """Let every actor close its connections (bounded), then end them for good."""
+def stop_actors(actors: Actors, timeout_s: float = 30.0) -> None:
+    """Let every actor close its connections (within ``timeout_s``), then end them for good."""
     import ray
 
     everyone = [*actors.consumers, actors.producer, *actors.enrichers]
     closing = [actor.close.remote() for actor in everyone if actor is not None]
-    ray.wait(closing, num_returns=len(closing), timeout=30)
+    ray.wait(closing, num_returns=len(closing), timeout=timeout_s)
     for actor in everyone:
         if actor is not None:
             ray.kill(actor, no_restart=True)

@@ -5,6 +5,7 @@ duplicates skipped, consumed) and what Kafka holds (topic size, committed offset
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -169,37 +170,49 @@ def test_server_restarted_mid_run(stream_env: StreamEnv, service: str) -> None:
     assert_stored_once(stream_env, expected_ids(41, count), summary)
 
 
-@pytest.mark.parametrize("bound", ["drain", "delivery"])
+@pytest.mark.parametrize("bound", ["drain", "delivery", "stop"])
 def test_broker_gone_after_start_ends_the_run_at_its_bound_and_a_rerun_stores_all(
     stream_env: StreamEnv, bound: str
 ) -> None:
     """Kafka stops after the run started and stays away. ``drain``: the source ends with every
     batch in flight, and the drain's bound ends the run (librdkafka alone would wait
     delivery.timeout.ms per attempt); ``delivery``: the producer's delivery times out, a new
-    client finds no broker either, and the run ends -- nothing dead-lettered. Either way one
-    clear error naming the setting, and the same run with the broker back stores every event
-    once."""
+    client finds no broker either, and the run ends -- nothing dead-lettered; ``stop``: a
+    SIGTERM-like stop while Kafka is away returns at the drain's bound with the summary saying
+    what Kafka did not confirm. The errors are one clear line naming the setting; the same run with
+    the broker back stores every event once."""
     count, stack = 1000, Stack(stream_env.settings, ["kafka"])
-    delivery_ms, drain_s = (60_000, 10.0) if bound == "drain" else (4_000, 120.0)
+    delivery_ms, drain_s = (4_000, 120.0) if bound == "delivery" else (60_000, 10.0)
     settings = stream_env.settings.model_copy(update={"kafka_delivery_timeout_ms": delivery_ms})
     options = stream_env.options(count=count, seed=43, max_in_flight=8, drain_timeout_s=drain_s)
     pipeline = StreamPipeline(settings, options)
     pipeline.start()  # the broker answered here: topics made, actors up
     seen: set[str | None] = set()  # what the run said it waits for
+
+    def progress(summary: StreamSummary) -> None:
+        seen.add(summary.waiting)
+        if bound == "stop" and summary.generated == count:
+            pipeline.stop("SIGTERM")
+
+    expected = {"drain": StreamStalled, "delivery": BrokerUnavailable, "stop": None}[bound]
     try:
         stack.down()
-        expected = StreamStalled if bound == "drain" else BrokerUnavailable
-        with pytest.raises(expected) as ended:
-            pipeline.run(lambda summary: seen.add(summary.waiting))
+        with pytest.raises(expected) if expected else contextlib.nullcontext() as ended:
+            pipeline.run(progress)
     finally:
         stack.up()
-    message, servers = str(ended.value), settings.kafka_bootstrap_servers
-    assert f"Kafka at {servers} (FITRAY_KAFKA_BOOTSTRAP_SERVERS)" in message
+    message, servers = str(ended.value) if ended else "", settings.kafka_bootstrap_servers
+    if bound == "stop":
+        rows = dict(pipeline.summary.as_rows())
+        assert rows["stopped by"] == "SIGTERM (drain bound passed)"
+        assert rows["not acknowledged by Kafka"] == "1,000 (a rerun stores them once)"
+    else:
+        assert f"Kafka at {servers} (FITRAY_KAFKA_BOOTSTRAP_SERVERS)" in message
     if bound == "drain":
         assert "had not acknowledged 4 batches (1,000 events)" in message
         assert "10s after the last one was sent (FITRAY_STREAM_DRAIN_TIMEOUT_S)" in message
         assert pipeline.summary.unacknowledged == count
-    else:
+    if bound == "delivery":
         assert "in 4s (FITRAY_KAFKA_DELIVERY_TIMEOUT_MS) and does not answer now" in message
         assert "nothing was dead-lettered" in message and pipeline.summary.dead_lettered == 0
     assert pipeline.summary.produced == 0

@@ -114,3 +114,13 @@ def test_summary_counts_and_throughput() -> None:
     summary._add_dead_letters({"consume": 1, "enrich": 1})
     assert summary.dead_letters == {"consume": 3, "enrich": 1}
     assert summary.throughput_per_s == 50.0
+
+
+def test_summary_of_a_stop_says_whether_the_drain_finished() -> None:
+    drained = dict(StreamSummary(stopped_by="SIGTERM").as_rows())
+    assert drained["stopped by"] == "SIGTERM (in-flight work drained)"
+    assert "not acknowledged by Kafka" not in drained
+    cut = dict(StreamSummary(stopped_by="SIGINT", unacknowledged=2000).as_rows())
+    assert cut["stopped by"] == "SIGINT (drain bound passed)"
+    assert cut["not acknowledged by Kafka"] == "2,000 (a rerun stores them once)"
+    assert StreamSummary(unacknowledged=5).as_json()["unacknowledged"] == 5
