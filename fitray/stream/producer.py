@@ -126,8 +126,9 @@ class BatchProducer:
         timed_out = sum(err.name() == _TIMED_OUT for _, err in failed)
         if timed_out:
             # librdkafka tried for delivery.timeout.ms: the broker was away all along, or this
-            # client is stuck since it came back. A new client finds out which; an outage is
-            # not the records' fault, so they are neither retried on it nor dead-lettered.
+            # client is stuck since it came back. A new client finds out which: if the broker
+            # answers it, the records are produced again on it; if not, this is an outage, not
+            # the records' fault, and none of them is dead-lettered.
             self._producer = None
             if not self._broker_answers():
                 raise BrokerUnavailable(
