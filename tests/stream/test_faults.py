@@ -115,13 +115,16 @@ def test_consumer_process_killed_with_sigkill_resumes_from_committed_offsets(
     finally:
         second.kill()
     report = json.loads((tmp_path / "second.json").read_text())
-    # it read from the committed offsets, not from the start: exactly the uncommitted rest
-    assert report["consumed"] == len(workouts) - committed_at_kill
-    # what the first stored without committing came again and was skipped as a duplicate
-    assert report["duplicates"] == stored_at_kill - committed_at_kill
-    assert report["stored"] == len(workouts) - stored_at_kill
     ids = {w.event_id for w in workouts}
     assert len(stream_env.stored_ids()) == len(ids) and set(stream_env.stored_ids()) == ids
+    # it read from the committed offsets, not from the start: exactly the uncommitted rest
+    assert report["consumed"] == len(workouts) - committed_at_kill
+    # what the first stored without committing came again and was skipped as a duplicate. The
+    # first's share comes from the end state: a bulk write it sent just before SIGKILL may still
+    # land after stored_at_kill was counted (seen once in CI: 100 more).
+    stored_by_first = len(workouts) - report["stored"]
+    assert stored_at_kill <= stored_by_first < len(workouts)
+    assert report["duplicates"] == stored_by_first - committed_at_kill
 
 
 def restart_when(
